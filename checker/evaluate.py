@@ -1,0 +1,218 @@
+"""evaluate(): grade one submission — a function or an answer — and explain the verdict.
+
+This is the one code path behind a student's ``check`` in a notebook and the instructor's
+grader.  Nothing the submitted function does is raised from here.
+"""
+from __future__ import annotations
+
+import secrets
+
+import numpy as np
+
+from checker import judge, runner
+from checker.exercises import Exercise, Question, lookup
+from checker.result import Result
+
+DEFAULT_TIMEOUT = 10.0  # seconds per call
+
+
+def fresh_seed() -> int:
+    return secrets.randbelow(1_000_000)
+
+
+def evaluate(exercise_id: str, submission, *, seed: int | None = None, timeout: float = DEFAULT_TIMEOUT) -> Result:
+    """Grade ``submission`` for ``exercise_id`` on fresh random inputs.
+
+    submission: the student's function (for exercises) or value (for questions).
+    seed: reproduces a run; a fresh one is drawn (and reported in details) when None.
+    timeout: seconds allowed for each call of the function.
+    """
+    entry = lookup(exercise_id)
+    if isinstance(entry, Question):
+        return grade_answer(entry, submission)
+    seed = fresh_seed() if seed is None else int(seed)
+    return _grade_function(entry, submission, seed, timeout)
+
+
+# --- functions ----------------------------------------------------------------------------------
+
+def _fail(entry, code, message, details, score=0.0) -> Result:
+    return Result(entry.id, False, score, entry.points, code, message, details)
+
+
+def _describe_arg(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"array {value.shape}"
+    if isinstance(value, dict):
+        return "dict of " + ", ".join(f"{k} {getattr(v, 'shape', '')}" for k, v in value.items())
+    return repr(value)
+
+
+def _call_text(entry: Exercise, args) -> str:
+    named = ", ".join(f"{n}={_describe_arg(a)}" for n, a in zip(entry.arg_names, args))
+    return f"{entry.name}({named})"
+
+
+def _subject(entry: Exercise) -> str:
+    if entry.name.startswith("grad_"):
+        return f"Your d{entry.name[5:]}"
+    return f"What {entry.name} returned"
+
+
+def _reproduce(entry, seed) -> str:
+    return f"To see this again: evaluate({entry.id!r}, {entry.name}, seed={seed})."
+
+
+def _grade_function(entry: Exercise, fn, seed: int, timeout: float) -> Result:
+    base = {"seed": seed}
+    if fn is Ellipsis or fn is None or isinstance(fn, type(NotImplemented)):
+        return _fail(entry, "not_implemented", f"{entry.name} is not implemented yet.", base)
+    if not callable(fn):
+        return _fail(entry, "wrong_type",
+                     f"check needs the function itself, but it got {judge.describe_value(fn)}. "
+                     f"Pass the name without calling it: check({entry.id!r}, {entry.name}).", base)
+    cases = entry.cases(np.random.default_rng(seed))
+    for case in cases:
+        details = {**base, "case": case.label}
+        outcome = runner.call(fn, case.args, timeout)
+        if outcome.status == "timeout":
+            return _fail(entry, "timeout", f"{entry.name} did not return within {timeout:g} s on {case.label}. "
+                         "Is there a loop that never ends?", details)
+        if outcome.status == "raised":
+            return _raised(entry, fn, outcome.error, case, details)
+        expected = entry.reference(*case.args)
+        result = _judge_value(entry, outcome.value, expected, case, details)
+        if result is not None:
+            return result
+        if outcome.mutated:
+            names = ", ".join(entry.arg_names[i] for i in outcome.mutated)
+            return _fail(entry, "mutated_input",
+                         f"{entry.name} returned the right values but changed the array it was given ({names}), "
+                         "with an in-place operation such as *=, += or a slice assignment. The caller still "
+                         "needs its inputs: compute into a new array instead.",
+                         {**details, "mutated": [entry.arg_names[i] for i in outcome.mutated]})
+    return Result(entry.id, True, entry.points, entry.points, None,
+                  f"Right on all {len(cases)} inputs, from small sizes up to the workbook's full size.",
+                  {**base, "cases": [c.label for c in cases]})
+
+
+def _raised(entry, fn, error, case, details) -> Result:
+    details = {**details, "error_type": error.type_name, "error_message": error.message,
+               "line": error.line, "lineno": error.lineno}
+    if error.not_implemented:
+        elsewhere = error.function not in (None, entry.name, getattr(fn, "__name__", None))
+        text = (f"{entry.name} calls {error.function}, which is not implemented yet." if elsewhere
+                else f"{entry.name} is not implemented yet: replace the raise NotImplementedError line with your code.")
+        return _fail(entry, "not_implemented", text, details)
+    where = f"\n  {error.where()}" if error.line else ""
+    return _fail(entry, "exception",
+                 f"{entry.name} raised {error.type_name}: {error.message}{where}\n"
+                 f"It was called as {_call_text(entry, case.args)} ({case.label}).", details)
+
+
+def _judge_value(entry: Exercise, value, expected, case, details):
+    """None when right; otherwise the failing Result."""
+    m = entry.batch_size(*case.args) if entry.batch_size else None
+    messages = entry.messages
+    if isinstance(expected, dict):
+        verdicts = judge.judge_dict(value, {k: np.asarray(v, dtype=float) for k, v in expected.items()},
+                                    axes=entry.out_axes, mistakes=_bind(entry.mistakes, case.args),
+                                    batch_size=m, messages=messages)
+    else:
+        verdicts = {None: judge.judge_array(value, np.asarray(expected, dtype=float), axes=entry.out_axes or (),
+                                            mistakes=_bind(entry.mistakes, case.args), batch_size=m,
+                                            messages=messages)}
+    wrong = {k: v for k, v in verdicts.items() if not v.right}
+    if not wrong:
+        return None
+    lines = []
+    for message, keys in _group_by_message(wrong).items():
+        if keys == [None]:
+            lines.append(f"{_subject(entry)} {message}")
+        elif len(keys) == 1:
+            lines.append(f"Your {_key_name(keys[0])} {message}")
+        else:
+            lines.append(f"Your {', '.join(map(_key_name, keys))} — each {message}")
+    code = next(iter(wrong.values())).code
+    if code == "nonfinite":
+        lines.append(f"This happened with {case.label}.")
+    else:
+        lines.append(f"Inputs: {case.label}.")
+    hint = _hint(entry, code)
+    if hint:
+        lines.append(f"Hint: {hint}")
+    lines.append(_reproduce(entry, details["seed"]))
+    first_key, first = next(iter(wrong.items()))
+    details = {**details, **first.details, "key": first_key,
+               "keys": {k: v.code for k, v in verdicts.items()} if None not in verdicts else None}
+    right_keys = sum(v.right for v in verdicts.values())
+    score = round(entry.points * right_keys / len(verdicts), 2) if None not in verdicts else 0.0
+    return _fail(entry, code, "\n".join(lines), details, score=score)
+
+
+def _group_by_message(verdicts: dict) -> dict:
+    groups = {}
+    for key, verdict in verdicts.items():
+        groups.setdefault(verdict.message, []).append(key)
+    return groups
+
+
+def _key_name(key: str) -> str:
+    """Gradient keys read as dW2, db2; forward-cache keys as they are."""
+    return f"d{key}" if key[0] in "Wb" else key
+
+
+def _bind(mistakes, args):
+    return (lambda: mistakes(*args)) if mistakes else None
+
+
+def _hint(entry, code) -> str | None:
+    if code in ("wrong_type", "mutated_input", "timeout"):
+        return None
+    return entry.hints[0] if entry.hints else None
+
+
+# --- answers to questions ------------------------------------------------------------------------
+
+def grade_answer(q: Question, value) -> Result:
+    def result(code, message, details=None):
+        passed = code is None
+        return Result(q.id, passed, q.points if passed else 0.0, q.points, code, message, details or {})
+
+    if value is Ellipsis or value is None:
+        return result("not_implemented", f"{q.name} is not answered yet.")
+    want = q.answer()
+    if q.kind == "shape":
+        if not (isinstance(value, (tuple, list)) and all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in value)):
+            return result("wrong_type", f"{q.name} should be a shape: a tuple of whole numbers such as (3, 4), "
+                          f"or (5,) for a 1-D array; it is {judge.describe_value(value)}.")
+        got, want = tuple(int(n) for n in value), tuple(int(n) for n in want)
+        if got == want:
+            return result(None, "Right.")
+        if len(got) == len(want) == 2 and got == want[::-1]:
+            return result("transposed", f"{got} has the axes the other way round." + _axes_hint(q))
+        if len(got) != len(want):
+            return result("wrong_shape", f"{got} has {len(got)} axes; the answer has {len(want)}." + _axes_hint(q))
+        return result("wrong_answer", f"{got} is not right." + _axes_hint(q) + _first_hint(q))
+    if q.kind == "choice":
+        letter = str(value).strip().lower()
+        options = {k.lower(): k for k in q.options}
+        if letter not in options:
+            return result("wrong_type", f"Answer with one of the letters {', '.join(q.options)}; got {value!r}.")
+        if letter == str(want).lower():
+            return result(None, "Right.")
+        return result("wrong_answer", f"({options[letter]}) is not right. " + q.why_not.get(options[letter], "") + _first_hint(q))
+    got = judge.plain_array(value)
+    if got is None or got.ndim != 0:
+        return result("wrong_type", f"{q.name} should be a single number; it is {judge.describe_value(value)}.")
+    if np.isclose(float(got), float(want), rtol=q.rtol, atol=0.0):
+        return result(None, "Right.")
+    return result("wrong_answer", f"{float(got):.6g} is not right." + _first_hint(q))
+
+
+def _axes_hint(q: Question) -> str:
+    return (" Axis by axis: " + "; ".join(q.axes) + ".") if q.axes else ""
+
+
+def _first_hint(q: Question) -> str:
+    return f" Hint: {q.hints[0]}" if q.hints else ""

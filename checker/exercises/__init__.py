@@ -1,0 +1,106 @@
+"""The exercise registry: one table, one generic runner (see checker.judge).
+
+Two kinds of entries live here:
+
+* ``Exercise``: the student writes a function; it is called on fresh inputs and compared
+  with the reference (checker.judge).
+* ``Question``: the student writes a value (a shape tuple, a choice letter, a number); it is
+  compared with an answer that is computed, never typed.
+
+An entry's id is ``wbNN.name``; ``name`` is also what the student's function or answer
+variable is called in the notebook, so a notebook's namespace can be graded by name.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Case:
+    """One set of inputs: ``args`` in the order of the signature, and a label a student can read."""
+    label: str
+    args: tuple
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """A function the student implements.
+
+    cases(rng) -> list[Case]: fresh inputs, small ones with distinct dimensions and at least one
+        at the workbook's real sizes, plus extreme ones where a naive version overflows.
+    reference(*args) -> the right answer (an array, a float, or a dict of arrays).
+    out_axes: for array answers, what each axis of the answer means (for wrong_shape messages);
+        for dict answers, a dict key -> axes.
+    mistakes(*args) -> [(code, wrong answer)]: what known mistakes produce on these inputs, so
+        the judge can name the mistake when the student's answer matches one.
+    batch_size(*args) -> m for batch exercises (to relate a wrong factor to m), else None.
+    """
+    id: str
+    signature: str
+    cases: Callable
+    reference: Callable
+    points: float = 1.0
+    hints: tuple = ()
+    out_axes: Any = ()
+    mistakes: Callable | None = None
+    arg_names: tuple = ()
+    batch_size: Callable | None = None
+    messages: dict = field(default_factory=dict)  # code -> what to say, overriding the judge's text
+
+    @property
+    def name(self) -> str:
+        return self.id.split(".", 1)[1]
+
+
+@dataclass(frozen=True)
+class Question:
+    """A value the student writes into a variable named like the part of the id after the dot.
+
+    kind: "shape" (a tuple of ints), "choice" (an option letter) or "number".
+    answer() computes the expected value (from checker.network.LAYER_SIZES etc.); choices
+        return the letter.
+    axes: for shapes, what each axis means.  options / why_not: for choices, the text of each
+        option and, for the wrong ones, a sentence on what that choice overlooks.
+    """
+    id: str
+    prompt: str
+    kind: str
+    answer: Callable[[], Any]
+    points: float = 1.0
+    hints: tuple = ()
+    axes: tuple = ()
+    options: dict = field(default_factory=dict)
+    why_not: dict = field(default_factory=dict)
+    rtol: float = 1e-6
+
+    @property
+    def name(self) -> str:
+        return self.id.split(".", 1)[1]
+
+
+_MODULES = ("wb01", "wb01_questions", "wb02", "wb02_questions", "wb04")
+
+
+def registry() -> dict:
+    """id -> Exercise or Question, in workbook order."""
+    import importlib
+    entries = {}
+    for name in _MODULES:
+        module = importlib.import_module(f"checker.exercises.{name}")
+        for entry in getattr(module, "EXERCISES", []) + getattr(module, "QUESTIONS", []):
+            if entry.id in entries:
+                raise ValueError(f"duplicate exercise id {entry.id}")
+            entries[entry.id] = entry
+    return dict(sorted(entries.items(), key=lambda item: item[0].split(".")[0]))
+
+
+def lookup(exercise_id: str):
+    """The entry for an id; a ValueError that suggests the nearest ids for a typo."""
+    import difflib
+    table = registry()
+    if exercise_id not in table:
+        same_but_case = [i for i in table if i.lower() == str(exercise_id).lower()]
+        near = same_but_case + difflib.get_close_matches(str(exercise_id), table, n=3)
+        raise ValueError(f"There is no exercise {exercise_id!r}." + (f" Did you mean {', '.join(near)}?" if near else ""))
+    return table[exercise_id]

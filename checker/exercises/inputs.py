@@ -1,0 +1,69 @@
+"""Random inputs that look like what flows through the network.
+
+Two networks are drawn from: the workbook's real one, and a small one whose sizes (and batch)
+are all different, so that a transposed matrix can never hide behind a square shape.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from checker import network
+
+FULL = network.LAYER_SIZES          # (1024, 512, 256, 10)
+SMALL = (11, 7, 5, 3)
+BATCH = {FULL: 16, SMALL: 4}        # m; 4 differs from every SMALL size
+
+
+def activations(rng, *shape):
+    """Sigmoid outputs: values in (0, 1)."""
+    return network.sigmoid(rng.normal(0.0, 2.0, size=shape))
+
+
+def upstream(rng, *shape):
+    """A gradient arriving from the layer above: small signed numbers."""
+    return rng.normal(0.0, 0.1, size=shape)
+
+
+def preactivations(rng, *shape, scale=2.0):
+    return rng.normal(0.0, scale, size=shape)
+
+
+def saturated(rng, *shape):
+    """Pre-activations far in the tails of the sigmoid (up to ±1000), some moderate ones too."""
+    z = rng.choice([-1.0, 1.0], size=shape) * rng.uniform(30.0, 1000.0, size=shape)
+    z.flat[: min(z.size, 3)] = [-1000.0, 1000.0, 0.5][: min(z.size, 3)]
+    return z
+
+
+def one_hot(rng, k, m=None):
+    """One-hot labels: (k,) for one example, (m, k) for a batch."""
+    if m is None:
+        return np.eye(k)[rng.integers(k)]
+    return np.eye(k)[rng.integers(k, size=m)]
+
+
+def images(rng, *shape):
+    """Inputs like pixel intensities in [0, 1]."""
+    return rng.uniform(0.0, 1.0, size=shape)
+
+
+def params(rng, sizes):
+    return network.init_params(rng, sizes)
+
+
+def saturating_params(rng, sizes):
+    """Weights large enough to saturate many hidden units and push logits past 100.
+
+    Not further: in float32 logits near 1000 carry an absolute error of ~1e-3, and a float32
+    computation must still pass.  Overflow at ±1000 is tested where it lives, in the
+    elementwise exercises (sigmoid, softmax, sigmoid_grad, grad_z).
+    """
+    p = network.init_params(rng, sizes)
+    for layer, factor in ((1, 10.0), (2, 10.0), (3, 100.0)):
+        p[f"W{layer}"] = p[f"W{layer}"] * factor
+    return p
+
+
+def layer_dims(sizes, layer):
+    """(fan_in, fan_out) of layer 1, 2 or 3."""
+    return sizes[layer - 1], sizes[layer]

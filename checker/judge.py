@@ -1,0 +1,223 @@
+"""Compare an answer with the right one and say, in words, what is wrong.
+
+Order of judgement for one array: type -> exact shape -> finite -> values.  When the values
+are wrong the judge tries to name the mistake: a known mistake of the exercise, the sign, a
+constant factor, a transpose; otherwise it reports the worst entry.
+
+Everything here is pure and runs in the grader's process: it never calls student code and
+turns whatever it was given into a plain float64 ndarray before looking at it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+RTOL = 1e-4           # per entry, relative to that entry
+ATOL_FRACTION = 1e-5  # per entry, relative to the largest expected entry
+# A float32 computation is right to about 1e-7 per operation, but through saturated sigmoids
+# (σ' ≈ e^-|z|, whose relative error is the absolute error of z) it drifts to ~2e-5.  These
+# bounds accept that; every mistake the judge names is off by orders of magnitude more.
+
+
+@dataclass
+class Verdict:
+    """code None means right.  message is for the student; details for instructors and tests."""
+    code: str | None
+    message: str = ""
+    details: dict = field(default_factory=dict)
+
+    @property
+    def right(self) -> bool:
+        return self.code is None
+
+
+RIGHT = Verdict(None)
+
+
+# --- turning an answer into something safe to look at ------------------------------------
+
+def describe_value(value) -> str:
+    """A short description of any value, for messages: 'None', 'a list of 3 items', …"""
+    if value is None:
+        return "None"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    if isinstance(value, dict):
+        return f"a dict with keys {sorted(map(str, value))}"
+    return f"a {type(value).__name__}"
+
+
+def plain_array(value):
+    """A float64 ndarray copy of an ndarray or a real number; None for anything else.
+
+    ndarray subclasses lose their class here, so an overridden ``__eq__`` or ufunc hook
+    cannot take part in the comparison.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return np.array(float(value))
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
+        return np.array(np.asarray(value).view(np.ndarray), dtype=np.float64, copy=True)
+    return None
+
+
+def _close(got, expected):
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    return np.abs(got - expected) <= ATOL_FRACTION * scale + RTOL * np.abs(expected)
+
+
+def allclose(got, expected) -> bool:
+    return got.shape == expected.shape and bool(np.all(_close(got, expected)))
+
+
+# --- messages about shapes -----------------------------------------------------------------
+
+def _axes_text(shape, axes) -> str:
+    if not axes or len(axes) != len(shape):
+        return ""
+    parts = [f"axis {i} ({n}): {meaning}" for i, (n, meaning) in enumerate(zip(shape, axes))]
+    return " — " + "; ".join(parts)
+
+
+def _shape_verdict(got, expected, axes, batch_size) -> Verdict:
+    details = {"expected_shape": expected.shape, "got_shape": got.shape}
+    if got.ndim == 2 and got.shape == expected.shape[::-1] and allclose(got.T, expected):
+        return Verdict("transposed",
+                       f"is the transpose of the right answer: it has shape {got.shape} where "
+                       f"{expected.shape} is needed{_axes_text(expected.shape, axes)}. "
+                       "Think about which factor indexes the rows.", details)
+    text = f"has shape {got.shape}, but the right answer has shape {expected.shape}{_axes_text(expected.shape, axes)}."
+    if got.size == expected.size and allclose(got.reshape(expected.shape), expected):
+        text += (" The numbers are right, but the shape has an extra axis of length 1 (or lacks one): "
+                 "a (1, n) row or an (n, 1) column is 2-D, while (n,) is 1-D. Return exactly the shape asked for.")
+    elif batch_size and got.shape == (batch_size,) + expected.shape:
+        text += (f" Your extra axis 0 has length m = {batch_size}, the batch: this gradient adds up "
+                 "the contributions of every example, so sum over that axis.")
+    elif got.ndim == 0:
+        text += " You returned a single number: a dot product where an outer product belongs?"
+    return Verdict("wrong_shape", text, details)
+
+
+# --- naming a factor ------------------------------------------------------------------------
+
+def _factor_text(c: float, batch_size) -> str:
+    if batch_size and batch_size > 1:
+        m = batch_size
+        if np.isclose(c, m, rtol=1e-4):
+            return (f"is exactly m = {m} times the right answer, and m is the batch size. "
+                    "The loss is the mean over the batch, so its gradient carries a 1/m: divide by m once.")
+        if np.isclose(c, 1 / m, rtol=1e-4):
+            return (f"is exactly 1/m of the right answer (m = {m}, the batch size): "
+                    "you divided by m one time too many. The 1/m of the mean enters once.")
+        if np.isclose(c, m * m, rtol=1e-4) or np.isclose(c, 1 / (m * m), rtol=1e-4):
+            return (f"is off by a factor of {c:.6g} = m² or 1/m² (m = {m}, the batch size): "
+                    "the 1/m of the mean belongs in the gradient exactly once.")
+    return (f"is the right answer times {c:.6g}: every entry is off by the same factor. "
+            "Look for a constant you added or left out.")
+
+
+# --- the whole judgement of one array --------------------------------------------------------
+
+def judge_array(value, expected, *, axes=(), mistakes=None, batch_size=None, messages=None) -> Verdict:
+    """Judge one answer against ``expected`` (a float64 ndarray, 0-d for a number).
+
+    mistakes: callable -> [(code, wrong answer that the mistake produces)]; a code may repeat.
+    messages: dict code -> what to say when that mistake is found.
+    """
+    messages = messages or {}
+    got = plain_array(value)
+    if got is None:
+        want = "a number" if expected.ndim == 0 else f"a numpy array of shape {expected.shape}"
+        hint = " Did you forget to return it?" if value is None else ""
+        if isinstance(value, (list, tuple)):
+            hint = " Wrap it in np.array(...), or build it with numpy operations."
+        return Verdict("wrong_type", f"is {describe_value(value)}, but {want} is needed.{hint}",
+                       {"got_type": type(value).__name__})
+    if got.shape != expected.shape:
+        return _shape_verdict(got, expected, axes, batch_size)
+
+    finite_expected = np.isfinite(expected)
+    bad = ~np.isfinite(got) & finite_expected
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        return Verdict("nonfinite", f"contains {float(got[index])} at index {index} where the right answer is "
+                       f"{expected[index]:.6g}.", {"index": index, "got": float(got[index]),
+                                                   "expected": float(expected[index])})
+
+    close = _close(got, expected)
+    if close.all():
+        return RIGHT
+
+    for code, wrong in (mistakes() if mistakes else ()):
+        wrong = np.asarray(wrong, dtype=float)
+        if wrong.shape == got.shape and not allclose(wrong, expected) and allclose(got, wrong):
+            return Verdict(code, messages.get(code, _MISTAKE_TEXT.get(code, "matches a known mistake.")))
+
+    nonzero = np.abs(expected) > ATOL_FRACTION * float(np.max(np.abs(expected)))
+    if nonzero.any() and allclose(-got, expected):
+        return Verdict("sign", "is exactly −1 times the right answer: a sign is flipped somewhere.")
+    denom = float(np.sum(expected * expected))
+    if denom > 0 and nonzero.sum() > 1:
+        c = float(np.sum(got * expected) / denom)
+        if c != 0 and not np.isclose(c, 1.0) and allclose(got, c * expected):
+            return Verdict("scale", _factor_text(c, batch_size), {"factor": c})
+    if got.ndim == 2 and got.shape[0] == got.shape[1] and allclose(got.T, expected):
+        return Verdict("transposed", "is the transpose of the right answer. Think about which factor indexes the rows.")
+
+    err = np.abs(got - expected)
+    scale = float(np.max(np.abs(expected))) or 1.0
+    excess = err / (ATOL_FRACTION * scale + RTOL * np.abs(expected))  # how far past the tolerance
+    worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), err.shape))
+    rel = float(np.max(err) / scale)
+    where = f" at index {worst}" if got.ndim else ""
+    return Verdict("wrong_values",
+                   f"has wrong values: {int((~close).sum())} of {close.size} entries are off. The worst{where}: "
+                   f"expected {expected[worst]:.6g}, got {got[worst]:.6g} (max relative error {rel:.2g}).",
+                   {"index": worst, "expected": float(expected[worst]), "got": float(got[worst]),
+                    "max_rel_error": rel})
+
+
+def judge_dict(value, expected: dict, *, axes=None, mistakes=None, batch_size=None, messages=None) -> dict:
+    """Judge a dict answer key by key -> {key: Verdict}, or {None: Verdict} if it is not a usable dict.
+
+    mistakes: callable -> [(code, dict of wrong answers)], so each key can name its mistake.
+    """
+    if not isinstance(value, dict):
+        return {None: Verdict("wrong_type", f"is {describe_value(value)}, but a dict with keys "
+                              f"{', '.join(expected)} is needed.", {"got_type": type(value).__name__})}
+    missing = [k for k in expected if k not in value]
+    if missing:
+        return {None: Verdict("wrong_type", f"is a dict without the key(s) {', '.join(missing)}: it needs "
+                              f"{', '.join(expected)}.", {"missing": missing})}
+    cached = {}
+
+    def mistakes_for(key):
+        def table():
+            if "all" not in cached:
+                cached["all"] = mistakes() if mistakes else ()
+            return [(code, wrong[key]) for code, wrong in cached["all"]]
+        return table
+
+    return {key: judge_array(value[key], exp, axes=(axes or {}).get(key, ()), mistakes=mistakes_for(key),
+                             batch_size=batch_size, messages=messages)
+            for key, exp in expected.items()}
+
+
+_MISTAKE_TEXT = {
+    "activation_instead_of_derivative":
+        "uses σ(z) where its derivative σ'(z) = σ(z)(1 − σ(z)) belongs.",
+    "derivative_of_preactivation":
+        "applies s(1 − s) to z itself; the formula needs s = σ(z), the activation, not the pre-activation z.",
+    "missing_activation_derivative":
+        "leaves out the σ'(z) factor: the gradient has to pass back through the sigmoid.",
+    "missing_upstream":
+        "leaves out the upstream gradient: σ'(z) is only the local factor; multiply it by the gradient "
+        "arriving from the layer above.",
+    "wrong_axis":
+        "normalises along the wrong axis: with a batch, each row (one example) must sum to 1, so the "
+        "softmax runs along the last axis.",
+}

@@ -1,0 +1,80 @@
+"""check() and report(): what a notebook cell calls."""
+from __future__ import annotations
+
+from checker.evaluate import DEFAULT_TIMEOUT, evaluate
+from checker.exercises import registry
+from checker.result import Report, Result
+
+
+class CheckFailed(AssertionError):
+    """Raised by check() when a submission is not right, so that nbval and Run All stop there.
+
+    IPython shows it as one line (``_render_traceback_``): the feedback itself was already
+    displayed above it, and a traceback into the checker would only hide it.
+    """
+
+    def __init__(self, result: Result):
+        super().__init__(result.headline)
+        self.result = result
+
+    def _render_traceback_(self):
+        return [f"{self.result.headline} — see the feedback above."]
+
+
+class NotImplementedYet(CheckFailed, NotImplementedError):
+    """check() on a stub, or an answer still ``...``: one friendly line, no traceback."""
+
+    def _render_traceback_(self):
+        return [f"… {self.result.exercise_id}: not implemented yet. {self.result.message}"]
+
+
+def _show(obj) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display(obj)
+    else:
+        print(obj.text())
+
+
+def check(exercise_id: str, submission, *, seed: int | None = None, timeout: float = DEFAULT_TIMEOUT) -> Result:
+    """Grade a submission in a notebook: show the feedback; return the Result when it passed.
+
+    Raises NotImplementedYet for a stub, CheckFailed for anything else that is not right.
+    """
+    result = evaluate(exercise_id, submission, seed=seed, timeout=timeout)
+    if result.diagnosis == "not_implemented":
+        raise NotImplementedYet(result)
+    _show(result)
+    if not result.passed:
+        raise CheckFailed(result)
+    return result
+
+
+def report(workbook: str, namespace: dict, *, show: bool = True) -> Report:
+    """Grade every exercise and question of a workbook found by name in ``namespace``.
+
+    ``report("wb02", globals())`` at the end of a notebook: a ✓/✗ table with points. Never raises.
+    """
+    prefix = workbook.rstrip(".") + "."
+    rows = []
+    for exercise_id, entry in registry().items():
+        if exercise_id.startswith(prefix):
+            found = entry.name in namespace
+            result = evaluate(exercise_id, namespace[entry.name]) if found else None
+            rows.append((exercise_id, entry.name, entry.points, result))
+    table = Report(workbook, rows)
+    if show:
+        _show(table)
+    return table
+
+
+def exercises() -> dict:
+    """id -> what the student writes: a signature for functions, a description for answers."""
+    out = {}
+    for exercise_id, entry in registry().items():
+        out[exercise_id] = getattr(entry, "signature", None) or f"{entry.name} = <{entry.kind}>  # {entry.prompt}"
+    return out

@@ -1,0 +1,101 @@
+"""The outcome of grading one exercise, and how it looks to a student (text and HTML)."""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+
+def _points(x: float) -> str:
+    return f"{x:g}"
+
+
+@dataclass
+class Result:
+    """What evaluate() found.
+
+    passed: all inputs right.  score / max_score: points (a backward pass earns a share for each
+    right parameter).  diagnosis: a stable code (see README) or None when passed.
+    message: the feedback a student reads.  details: which key, worst index, expected vs got,
+    max relative error, the seed and the inputs' label — for instructors and tests.
+    """
+    exercise_id: str
+    passed: bool
+    score: float
+    max_score: float
+    diagnosis: str | None
+    message: str
+    details: dict = field(default_factory=dict)
+
+    @property
+    def headline(self) -> str:
+        mark = "✓ Passed" if self.passed else ("… Not done yet" if self.diagnosis == "not_implemented" else "✗ Not passed")
+        return f"{mark}: {self.exercise_id} ({_points(self.score)}/{_points(self.max_score)} points)"
+
+    def text(self) -> str:
+        return f"{self.headline}\n{self.message}" if self.message else self.headline
+
+    __str__ = text
+
+    def _repr_html_(self) -> str:
+        colour = "#1a7f37" if self.passed else "#b35900"
+        body = f"<div style='white-space:pre-wrap'>{html.escape(self.message)}</div>" if self.message else ""
+        return (f"<div role='status' style='border-left:4px solid {colour};padding:4px 10px;margin:4px 0'>"
+                f"<strong>{html.escape(self.headline)}</strong>{body}</div>")
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(self.text())
+
+
+@dataclass
+class Report:
+    """A ✓/✗ table of a workbook's results, with the total.
+
+    rows: (exercise id, the name looked for, points available, Result or None if not defined).
+    """
+    workbook: str
+    rows: list
+
+    @property
+    def score(self) -> float:
+        return sum(r.score for *_, r in self.rows if r is not None)
+
+    @property
+    def max_score(self) -> float:
+        return sum(points for _, _, points, _ in self.rows)
+
+    @property
+    def results(self) -> list:
+        return [r for *_, r in self.rows if r is not None]
+
+    @staticmethod
+    def _status(result, name) -> str:
+        if result is None:
+            return f"✗ not found: define {name}"
+        if result.passed:
+            return "✓ passed"
+        if result.diagnosis == "not_implemented":
+            return "… not done yet"
+        return f"✗ {result.diagnosis.replace('_', ' ')}"
+
+    def _cells(self):
+        for exercise_id, name, points, result in self.rows:
+            yield exercise_id, f"{_points(result.score if result else 0)}/{_points(points)}", self._status(result, name)
+
+    @property
+    def headline(self) -> str:
+        return f"Workbook {self.workbook}: {_points(self.score)}/{_points(self.max_score)} points"
+
+    def text(self) -> str:
+        width = max([len(i) for i, *_ in self.rows] + [8])
+        return "\n".join([self.headline] + [f"  {i:<{width}}  {p:>7}  {s}" for i, p, s in self._cells()])
+
+    __str__ = text
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(self.text())
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><td><code>{html.escape(i)}</code></td><td>{p}</td><td>{html.escape(s)}</td></tr>"
+                       for i, p, s in self._cells())
+        return (f"<table><caption>{html.escape(self.headline)}</caption><thead><tr><th>exercise</th>"
+                f"<th>points</th><th>status</th></tr></thead><tbody>{rows}</tbody></table>")

@@ -1,0 +1,353 @@
+"""Every exercise: right implementations pass, known mistakes are caught and named.
+
+Two tables and generic runners.  Implementations are written the way students write them:
+einsum, broadcasting, Python loops, float32, the other order of a product.
+"""
+import math
+
+import numpy as np
+import pytest
+
+from checker import evaluate, network
+from checker.exercises import Exercise, kinds, registry
+
+FUNCTIONS = {i: e for i, e in registry().items() if isinstance(e, Exercise)}
+σ = network.sigmoid
+
+
+def stable_sigmoid_f32(z):
+    z = np.asarray(z, dtype=np.float32)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(np.float32)
+
+
+def softmax_f32(z):
+    z = np.asarray(z, dtype=np.float32)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def loop_outer(a, b):
+    out = np.zeros((len(a), len(b)))
+    for i in range(len(a)):
+        for j in range(len(b)):
+            out[i, j] = a[i] * b[j]
+    return out
+
+
+def backward_by_hand(x, y, p):
+    """One example, written out layer by layer with einsum and dz @ W.T."""
+    z1 = x @ p["W1"] + p["b1"]; h1 = σ(z1)
+    z2 = h1 @ p["W2"] + p["b2"]; h2 = σ(z2)
+    z3 = h2 @ p["W3"] + p["b3"]; h3 = network.softmax(z3)
+    dz3 = h3 - y
+    dz2 = (dz3 @ p["W3"].T) * h2 * (1 - h2)
+    dz1 = (dz2 @ p["W2"].T) * h1 * (1 - h1)
+    return {"W1": np.einsum("i,j->ij", x, dz1), "b1": dz1, "W2": np.einsum("i,j->ij", h1, dz2), "b2": dz2,
+            "W3": np.einsum("i,j->ij", h2, dz3), "b3": dz3}
+
+
+def batch_backward_f32(X, Y, p):
+    """A batch in float32 throughout."""
+    f = np.float32
+    X, Y = X.astype(f), Y.astype(f)
+    P = {k: v.astype(f) for k, v in p.items()}
+    H1 = stable_sigmoid_f32(X @ P["W1"] + P["b1"])
+    H2 = stable_sigmoid_f32(H1 @ P["W2"] + P["b2"])
+    H3 = softmax_f32(H2 @ P["W3"] + P["b3"])
+    m = X.shape[0]
+    dZ3 = (H3 - Y) / m
+    dZ2 = dZ3 @ P["W3"].T * H2 * (1 - H2)
+    dZ1 = dZ2 @ P["W2"].T * H1 * (1 - H1)
+    return {"W1": X.T @ dZ1, "b1": dZ1.sum(0), "W2": H1.T @ dZ2, "b2": dZ2.sum(0), "W3": H2.T @ dZ3, "b3": dZ3.sum(0)}
+
+
+def forward_loops(X, p):
+    cache, H = {}, X
+    for layer in (1, 2, 3):
+        Z = np.einsum("mi,ij->mj", H, p[f"W{layer}"]) + p[f"b{layer}"][None, :]
+        H = np.stack([network.softmax(row) for row in Z]) if layer == 3 else σ(Z)
+        cache[f"z{layer}"], cache[f"h{layer}"] = Z, H
+    return cache
+
+
+def scaled(fn, factor):
+    def wrong(*args):
+        out = fn(*args)
+        return {k: v * factor(*args) for k, v in out.items()} if isinstance(out, dict) else out * factor(*args)
+    return wrong
+
+
+def with_key(fn, key, change):
+    def wrong(*args):
+        out = dict(fn(*args))
+        out[key] = change(out[key], *args)
+        return out
+    return wrong
+
+
+RIGHT = [
+    ("wb01.sigmoid", lambda z: np.exp(-np.logaddexp(0, -z))),
+    ("wb01.sigmoid", lambda z: 1 / (1 + np.exp(-z))),  # overflows at z = -1000 with a warning, but gives 0
+    ("wb01.sigmoid", stable_sigmoid_f32),
+    ("wb01.sigmoid", lambda z: 0.5 * (1 + np.tanh(z / 2))),
+    ("wb01.softmax", softmax_f32),
+    ("wb01.softmax", lambda z: np.exp(z - np.logaddexp.reduce(z, axis=-1, keepdims=True))),
+    ("wb01.cross_entropy", lambda h3, y: -math.log(h3[int(np.argmax(y))])),
+    ("wb01.cross_entropy", lambda h3, y: float(-np.log(h3 @ y))),
+    ("wb01.cross_entropy", lambda h3, y: np.float32(-np.log(np.float32(h3[y == 1][0])))),
+    ("wb01.grad_z3", lambda h3, y: h3 - y),
+    ("wb01.grad_W3", lambda h2, dz3: h2[:, None] * dz3[None, :]),
+    ("wb01.grad_W3", loop_outer),
+    ("wb01.grad_b3", lambda dz3: dz3),
+    ("wb01.grad_b3", lambda dz3: np.ones_like(dz3) * dz3),
+    ("wb02.grad_h2", lambda W3, dz3: dz3 @ W3.T),
+    ("wb02.grad_h2", lambda W3, dz3: np.einsum("ij,j->i", W3, dz3)),
+    ("wb02.grad_h2", lambda W3, dz3: (W3.astype(np.float32) @ dz3.astype(np.float32))),
+    ("wb02.sigmoid_grad", lambda z: σ(z) * σ(-z)),
+    ("wb02.sigmoid_grad", lambda z: stable_sigmoid_f32(z) * (1 - stable_sigmoid_f32(z))),
+    ("wb02.grad_z2", lambda z2, dh2: σ(z2) * (1 - σ(z2)) * dh2),
+    ("wb02.grad_z2", lambda z2, dh2: np.diag(σ(z2) * (1 - σ(z2))) @ dh2),
+    ("wb02.grad_b2", lambda dz2: dz2.copy()),
+    ("wb02.grad_W2", lambda h1, dz2: np.einsum("i,j->ij", h1, dz2)),
+    ("wb02.grad_W2", lambda h1, dz2: np.outer(h1.astype(np.float32), dz2.astype(np.float32))),
+    ("wb02.grad_W2", lambda h1, dz2: h1.reshape(-1, 1) @ dz2.reshape(1, -1)),
+    ("wb02.grad_h1", lambda W2, dz2: dz2 @ W2.T),
+    ("wb02.grad_z1", lambda z1, dh1: dh1 * σ(z1) * σ(-z1)),
+    ("wb02.grad_W1", lambda x, dz1: np.multiply.outer(x, dz1)),
+    ("wb02.grad_W1", loop_outer),
+    ("wb02.backward", backward_by_hand),
+    ("wb04.forward", forward_loops),
+    ("wb04.backward", batch_backward_f32),
+]
+
+
+def sigmoid_naive_ratio(z):
+    return np.exp(z) / (1 + np.exp(z))
+
+
+def softmax_naive(z):
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def softmax_axis0(z):
+    e = np.exp(z - z.max())
+    return e / e.sum(axis=0, keepdims=True)
+
+
+def grad_z2_in_place(z2, dh2):
+    dh2 *= σ(z2) * (1 - σ(z2))
+    return dh2
+
+
+def transpose_key(key):
+    return with_key(network.backward, key, lambda g, *a: g.T)
+
+
+def batch_size(X, Y, p):
+    return X.shape[0]
+
+
+WRONG = [
+    ("wb01.sigmoid", sigmoid_naive_ratio, "nonfinite", "saturated z"),
+    ("wb01.sigmoid", lambda z: list(σ(z)), "wrong_type", "np.array"),
+    ("wb01.softmax", softmax_naive, "nonfinite", "logits near ±1000"),
+    ("wb01.softmax", softmax_axis0, "wrong_axis", "last axis"),
+    ("wb01.cross_entropy", lambda h3, y: float(np.log(h3 @ y)), "sign", "−1 times"),
+    ("wb01.cross_entropy", lambda h3, y: -np.sum(y * np.log(h3)), "nonfinite", "underflowed"),
+    ("wb01.grad_z3", lambda h3, y: y - h3, "sign", "−1 times"),
+    ("wb01.grad_W3", lambda h2, dz3: np.outer(dz3, h2), "transposed", "transpose"),
+    ("wb01.grad_W3", lambda h2, dz3: np.dot(h2[: len(dz3)], dz3), "wrong_shape", "dot product"),
+    ("wb01.grad_b3", lambda dz3: dz3[None, :], "wrong_shape", "(1, n)"),
+    ("wb02.grad_h2", lambda W3, dz3: 2 * W3 @ dz3, "scale", "times 2"),
+    ("wb02.grad_h2", lambda W3, dz3: W3.T @ dz3, "exception", "W3.T @ dz3"),
+    ("wb02.sigmoid_grad", lambda z: σ(z), "activation_instead_of_derivative", "σ'(z)"),
+    ("wb02.sigmoid_grad", lambda z: z * (1 - z), "derivative_of_preactivation", "pre-activation"),
+    ("wb02.sigmoid_grad", lambda z: np.exp(-z) / (1 + np.exp(-z)) ** 2, "nonfinite", "saturated"),
+    ("wb02.grad_z2", lambda z2, dh2: σ(z2) * dh2, "activation_instead_of_derivative", "σ'(z)"),
+    ("wb02.grad_z2", lambda z2, dh2: z2 * (1 - z2) * dh2, "derivative_of_preactivation", "pre-activation"),
+    ("wb02.grad_z2", lambda z2, dh2: dh2, "missing_activation_derivative", "σ'(z)"),
+    ("wb02.grad_z2", lambda z2, dh2: σ(z2) * (1 - σ(z2)), "missing_upstream", "upstream"),
+    ("wb02.grad_z2", grad_z2_in_place, "mutated_input", "dh2"),
+    ("wb02.grad_z1", lambda z1, dh1: σ(z1) * dh1, "activation_instead_of_derivative", "σ'(z)"),
+    ("wb02.grad_z1", lambda z1, dh1: dh1, "missing_activation_derivative", "σ'(z)"),
+    ("wb02.grad_b2", lambda dz2: -dz2, "sign", "−1 times"),
+    ("wb02.grad_W2", lambda h1, dz2: np.outer(dz2, h1), "transposed", "dW2 is the transpose"),
+    ("wb02.grad_h1", lambda W2, dz2: (W2 @ dz2)[:, None], "wrong_shape", "extra axis of length 1"),
+    ("wb02.grad_W1", lambda x, dz1: np.outer(dz1, x), "transposed", "transpose"),
+    ("wb02.backward", transpose_key("W2"), "transposed", "dW2 is the transpose"),
+    ("wb02.backward", lambda x, y, p: kinds.backward_with(x, y, p, {2: kinds._LOCAL_FACTOR["activation_instead_of_derivative"]}),
+     "activation_instead_of_derivative", "dW1, db1, dW2, db2"),
+    ("wb02.backward", lambda x, y, p: kinds.backward_with(x, y, p, {1: kinds._LOCAL_FACTOR["missing_activation_derivative"]}),
+     "missing_activation_derivative", "dW1, db1"),
+    ("wb02.backward", lambda x, y, p: {k: v for k, v in network.backward(x, y, p).items() if k != "b3"}, "wrong_type", "b3"),
+    ("wb04.forward", with_key(network.forward, "h3", lambda h3, X, p: softmax_axis0(network.forward(X, p)["z3"])),
+     "wrong_axis", "last axis"),
+    ("wb04.forward", with_key(network.forward, "z1", lambda z1, X, p: z1 - p["b1"]), "wrong_values", "z1"),
+    ("wb04.backward", scaled(network.backward, batch_size), "scale", "exactly m = 4 times"),
+    ("wb04.backward", scaled(network.backward, lambda X, Y, p: 1 / X.shape[0]), "scale", "1/m"),
+    ("wb04.backward", with_key(network.backward, "b2", lambda g, X, Y, p: np.tile(g / X.shape[0], (X.shape[0], 1))),
+     "wrong_shape", "sum over that axis"),
+]
+
+
+@pytest.mark.parametrize("exercise_id", FUNCTIONS)
+def test_reference_passes(exercise_id):
+    result = evaluate(exercise_id, FUNCTIONS[exercise_id].reference, seed=1)
+    assert result.passed, result.text()
+    assert result.score == result.max_score and result.diagnosis is None
+
+
+@pytest.mark.parametrize("exercise_id, fn", RIGHT, ids=[f"{i}-{n}" for n, (i, _) in enumerate(RIGHT)])
+def test_right_implementations_pass(exercise_id, fn):
+    for seed in (2, 3):
+        result = evaluate(exercise_id, fn, seed=seed)
+        assert result.passed, result.text()
+
+
+@pytest.mark.parametrize("exercise_id, fn, code, words", WRONG, ids=[f"{i}-{c}" for i, _, c, _ in WRONG])
+def test_mistakes_are_named(exercise_id, fn, code, words):
+    result = evaluate(exercise_id, fn, seed=4)
+    assert not result.passed
+    assert result.diagnosis == code, result.text()
+    assert words in result.message, result.text()
+    assert result.score < result.max_score
+
+
+def test_every_exercise_has_a_mistake_in_the_table():
+    assert set(FUNCTIONS) <= {i for i, *_ in WRONG}
+
+
+@pytest.mark.parametrize("exercise_id", FUNCTIONS)
+def test_stub_is_not_implemented(exercise_id):
+    def stub(*args):
+        raise NotImplementedError("Replace this line with your code.")
+    result = evaluate(exercise_id, stub)
+    assert result.diagnosis == "not_implemented" and result.score == 0
+    assert "not implemented yet" in result.message
+
+
+@pytest.mark.parametrize("exercise_id", FUNCTIONS)
+def test_same_answer_whatever_the_input_fails(exercise_id):
+    entry = FUNCTIONS[exercise_id]
+    remembered = {}
+
+    def memorised(*args):
+        if "answer" not in remembered:  # right on the first input it sees, then repeats itself
+            remembered["answer"] = entry.reference(*args)
+        return remembered["answer"]
+    result = evaluate(exercise_id, memorised, seed=5)
+    assert not result.passed, result.text()
+
+
+@pytest.mark.parametrize("exercise_id", FUNCTIONS)
+def test_none_is_wrong_type(exercise_id):
+    result = evaluate(exercise_id, lambda *args: None)
+    assert result.diagnosis == "wrong_type"
+    assert "None" in result.message
+
+
+@pytest.mark.parametrize("exercise_id", FUNCTIONS)
+def test_nan_everywhere_is_nonfinite(exercise_id):
+    entry = FUNCTIONS[exercise_id]
+
+    def nans(*args):
+        out = entry.reference(*args)
+        if isinstance(out, dict):
+            return {k: np.full_like(v, np.nan) for k, v in out.items()}
+        return np.full_like(np.asarray(out, dtype=float), np.nan)
+    result = evaluate(exercise_id, nans)
+    assert result.diagnosis == "nonfinite", result.text()
+
+
+@pytest.mark.parametrize("exercise_id", FUNCTIONS)
+def test_mutating_an_input_is_caught(exercise_id):
+    entry = FUNCTIONS[exercise_id]
+
+    def right_but_mutating(*args):
+        out = entry.reference(*args)
+        args[0][...] = 0.0
+        return out
+    result = evaluate(exercise_id, right_but_mutating)
+    assert result.diagnosis == "mutated_input", result.text()
+    assert entry.arg_names[0] in result.message
+
+
+def test_exception_shows_the_students_line_and_the_call():
+    def grad_W2(h1, dz2):
+        scale = 2
+        return h1 @ dz2 * scale  # students' own line
+    result = evaluate("wb02.grad_W2", grad_W2)
+    assert result.diagnosis == "exception"
+    assert "students' own line" in result.message and "in grad_W2, line" in result.message
+    assert "grad_W2(h1=array (7,), dz2=array (5,))" in result.message
+    assert "Traceback" not in result.message and "runner.py" not in result.message
+
+
+def test_not_implemented_in_a_helper_names_the_helper():
+    def sigmoid_grad(z):
+        raise NotImplementedError
+
+    def grad_z2(z2, dh2):
+        return sigmoid_grad(z2) * dh2
+    result = evaluate("wb02.grad_z2", grad_z2)
+    assert result.diagnosis == "not_implemented"
+    assert "calls sigmoid_grad, which is not implemented yet" in result.message
+
+
+def test_infinite_loop_times_out():
+    def grad_W2(h1, dz2):
+        while True:
+            pass
+    result = evaluate("wb02.grad_W2", grad_W2, timeout=0.3)
+    assert result.diagnosis == "timeout" and "0.3 s" in result.message
+
+
+@pytest.mark.parametrize("ending", [SystemExit, KeyboardInterrupt])
+def test_exit_from_student_code_is_an_exception(ending):
+    def grad_b2(dz2):
+        raise ending()
+    result = evaluate("wb02.grad_b2", grad_b2)
+    assert result.diagnosis == "exception" and ending.__name__ in result.message
+
+
+def test_ndarray_subclass_with_rigged_equality_is_judged_by_value():
+    class AlwaysEqual(np.ndarray):
+        def __eq__(self, other):
+            return np.ones(np.shape(self), dtype=bool)
+
+        def __array_ufunc__(self, *args, **kwargs):
+            return np.zeros(1)
+
+    result = evaluate("wb02.grad_W2", lambda h1, dz2: np.zeros((len(h1), len(dz2))).view(AlwaysEqual))
+    assert not result.passed and result.diagnosis == "wrong_values"
+
+
+def test_seed_reproduces_the_inputs_and_the_verdict():
+    wrong = lambda h1, dz2: np.outer(h1, dz2) + 1e-3  # noqa: E731
+    a, b = evaluate("wb02.grad_W2", wrong, seed=77), evaluate("wb02.grad_W2", wrong, seed=77)
+    assert a.details == b.details and a.details["seed"] == 77
+    assert "seed=77" in a.message
+    assert len({evaluate("wb02.grad_W2", wrong).details["seed"] for _ in range(3)}) > 1  # fresh inputs each call
+
+
+def test_wrong_values_report_the_worst_entry():
+    def grad_W2(h1, dz2):
+        out = np.outer(h1, dz2)
+        out[3, 2] += 1.0
+        return out
+    result = evaluate("wb02.grad_W2", grad_W2, seed=8)
+    assert result.diagnosis == "wrong_values"
+    assert result.details["index"] == (3, 2) and "index (3, 2)" in result.message
+    assert "1 of 35 entries" in result.message
+
+
+def test_passing_the_result_instead_of_the_function():
+    result = evaluate("wb02.grad_b2", np.zeros(3))
+    assert result.diagnosis == "wrong_type" and "check('wb02.grad_b2', grad_b2)" in result.message
+
+
+def test_unknown_id_suggests_the_nearest():
+    with pytest.raises(ValueError, match="wb02.grad_W2"):
+        evaluate("wb02.grad_w2", np.outer)

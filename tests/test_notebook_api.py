@@ -1,0 +1,102 @@
+"""check() and report() as a notebook cell uses them, and graded answers to questions."""
+import numpy as np
+import pytest
+
+import checker
+from checker import CheckFailed, NotImplementedYet, check, evaluate, report
+from checker.exercises import Question, registry
+from checker.evaluate import grade_answer
+
+
+def grad_W2(h1, dz2):
+    return np.outer(h1, dz2)
+
+
+def test_check_returns_the_result_and_prints_it_outside_jupyter(capsys):
+    result = check("wb02.grad_W2", grad_W2)
+    assert result.passed and result.score == 1
+    assert "✓ Passed: wb02.grad_W2 (1/1 points)" in capsys.readouterr().out
+
+
+def test_check_on_a_stub_raises_one_friendly_line():
+    def grad_b2(dz2):
+        raise NotImplementedError("Replace this line with your code.")
+    with pytest.raises(NotImplementedYet) as info:
+        check("wb02.grad_b2", grad_b2)
+    assert isinstance(info.value, NotImplementedError) and isinstance(info.value, AssertionError)
+    lines = info.value._render_traceback_()  # what IPython shows instead of a traceback
+    assert len(lines) == 1 and "not implemented yet" in lines[0]
+
+
+def test_check_on_a_mistake_shows_feedback_then_raises(capsys):
+    with pytest.raises(CheckFailed) as info:
+        check("wb02.grad_W2", lambda h1, dz2: np.outer(dz2, h1))
+    assert not isinstance(info.value, NotImplementedError)
+    out = capsys.readouterr().out
+    assert "✗ Not passed" in out and "transpose of the right answer" in out
+    assert info.value.result.diagnosis == "transposed"
+
+
+def test_html_feedback_says_passed_in_words_not_colour_alone():
+    html = evaluate("wb02.grad_W2", grad_W2)._repr_html_()
+    assert "✓ Passed" in html
+    html = evaluate("wb02.grad_W2", lambda h1, dz2: np.outer(dz2, h1))._repr_html_()
+    assert "✗ Not passed" in html and "transpose" in html
+
+
+def test_pass_message_is_the_same_every_run():
+    # Stored notebook outputs are compared by nbval, so a pass must not print the random seed.
+    assert evaluate("wb02.grad_W2", grad_W2).text() == evaluate("wb02.grad_W2", grad_W2).text()
+
+
+def test_report_grades_what_is_defined_and_names_what_is_missing():
+    def grad_b2(dz2):
+        raise NotImplementedError
+    table = report("wb02", {"grad_W2": grad_W2, "grad_b2": grad_b2}, show=False)
+    text = table.text()
+    assert "wb02.grad_W2" in text and "✓ passed" in text
+    assert "… not done yet" in text
+    assert "✗ not found: define backward" in text
+    assert table.score == 1 and table.max_score == sum(e.points for i, e in registry().items() if i.startswith("wb02."))
+
+
+def test_exercises_lists_every_id_with_its_signature():
+    listing = checker.exercises()
+    assert listing["wb02.grad_W2"] == "grad_W2(h1, dz2)"
+    assert listing["wb04.backward"] == "backward(X, Y, params)"
+    assert all(i.split(".")[0] in ("wb01", "wb02", "wb04") for i in listing)
+
+
+SHAPE = Question("wb99.shape_W2", "shape of W2", "shape", lambda: (512, 256), axes=("rows: h1", "columns: z2"))
+CHOICE = Question("wb99.kind", "what kind of matrix", "choice", lambda: "b",
+                  options={"a": "full", "b": "diagonal", "c": "zero"}, why_not={"a": "Each h2_j depends on z2_j alone."})
+NUMBER = Question("wb99.n", "how many parameters", "number", lambda: 658698)
+
+
+@pytest.mark.parametrize("question, value, code, words", [
+    (SHAPE, (512, 256), None, "Right"),
+    (SHAPE, [512, 256], None, "Right"),
+    (SHAPE, (256, 512), "transposed", "other way round"),
+    (SHAPE, (512,), "wrong_shape", "1 axes"),
+    (SHAPE, (512, 255), "wrong_answer", "not right"),
+    (SHAPE, "512x256", "wrong_type", "tuple of whole numbers"),
+    (SHAPE, ..., "not_implemented", "not answered yet"),
+    (CHOICE, " B ", None, "Right"),
+    (CHOICE, "a", "wrong_answer", "depends on z2_j alone"),
+    (CHOICE, "e", "wrong_type", "a, b, c"),
+    (NUMBER, 658698, None, "Right"),
+    (NUMBER, 658698.0000001, None, "Right"),
+    (NUMBER, 658688, "wrong_answer", "not right"),
+    (NUMBER, "many", "wrong_type", "single number"),
+])
+def test_questions(question, value, code, words):
+    result = grade_answer(question, value)
+    assert result.diagnosis == code and result.passed == (code is None)
+    assert words in result.message
+    assert result.score == (question.points if code is None else 0)
+
+
+def test_every_question_in_the_workbooks_accepts_its_own_answer():
+    for entry in registry().values():
+        if isinstance(entry, Question):
+            assert grade_answer(entry, entry.answer()).passed, entry.id

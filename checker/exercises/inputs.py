@@ -51,17 +51,21 @@ def params(rng, sizes):
     return network.init_params(rng, sizes)
 
 
-def saturating_params(rng, sizes):
-    """Weights large enough to saturate many hidden units and push logits past 100.
+def weights(rng, fan_in, fan_out):
+    """One weight matrix (fan_in, fan_out), drawn like init_params draws it."""
+    return rng.normal(0.0, 1.0 / np.sqrt(fan_in), size=(fan_in, fan_out))
+
+
+def saturate(params):
+    """The same params with weights large enough to saturate many hidden units and push
+    logits past 100.
 
     Not further: in float32 logits near 1000 carry an absolute error of ~1e-3, and a float32
     computation must still pass.  Overflow at ±1000 is tested where it lives, in the
     elementwise exercises (sigmoid, softmax, sigmoid_grad, grad_z).
     """
-    p = network.init_params(rng, sizes)
-    for layer, factor in ((1, 10.0), (2, 10.0), (3, 100.0)):
-        p[f"W{layer}"] = p[f"W{layer}"] * factor
-    return p
+    factor = {"W1": 10.0, "W2": 10.0, "W3": 100.0}
+    return {k: v * factor.get(k, 1.0) for k, v in params.items()}
 
 
 def layer_dims(sizes, layer):

@@ -69,7 +69,7 @@ def through_weights(id, layer, points=1.0):
     def cases(rng):
         def make(rng, sizes, label):
             fan_in, fan_out = draw.layer_dims(sizes, layer)
-            W = draw.params(rng, sizes)[f"W{layer}"]
+            W = draw.weights(rng, fan_in, fan_out)
             return Case(f"{label}: W{layer} ({fan_in}, {fan_out}), dz{layer} ({fan_out},)", (W, draw.upstream(rng, fan_out)))
         return _full_and_small(rng, make)
     return Exercise(id, f"grad_{h_name}(W{layer}, dz{layer})", cases, lambda W, dz: W @ dz,
@@ -101,16 +101,16 @@ def whole_backward(id, batch: bool, points=3.0):
     """backward(x, y, params) for one example, or backward(X, Y, params) for a batch."""
     x_name, y_name = ("X", "Y") if batch else ("x", "y")
 
-    def make(rng, sizes, label, saturating=False):
+    def make(rng, sizes, label, p):
         m = draw.BATCH[sizes] if batch else None
         x = draw.images(rng, m, sizes[0]) if batch else draw.images(rng, sizes[0])
         y = draw.one_hot(rng, sizes[-1], m)
-        p = draw.saturating_params(rng, sizes) if saturating else draw.params(rng, sizes)
-        shape = f"{x_name} {x.shape}"
-        return Case(f"{label}: {shape}, sizes {'-'.join(map(str, sizes))}", (x, y, p))
+        return Case(f"{label}: {x_name} {x.shape}, sizes {'-'.join(map(str, sizes))}", (x, y, p))
 
     def cases(rng):
-        return _full_and_small(rng, make) + [make(rng, FULL, SATURATING, saturating=True)]
+        full = draw.params(rng, FULL)  # one draw of 658,698 numbers, shared: each case has its own x and y
+        return [make(rng, SMALL, "small sizes", draw.params(rng, SMALL)), make(rng, FULL, "full size", full),
+                make(rng, FULL, SATURATING, draw.saturate(full))]
 
     return Exercise(id, f"backward({x_name}, {y_name}, params)", cases, network.backward, points=points,
                     arg_names=(x_name, y_name, "params"), mistakes=backward_mistakes,

@@ -9,11 +9,12 @@ from checker.exercises.inputs import FULL, SMALL
 
 
 def _forward_cases(rng):
-    def make(sizes, label, saturating=False):
+    def make(sizes, label, p):
         X = draw.images(rng, draw.BATCH[sizes], sizes[0])
-        p = draw.saturating_params(rng, sizes) if saturating else draw.params(rng, sizes)
         return Case(f"{label}: X {X.shape}, sizes {'-'.join(map(str, sizes))}", (X, p))
-    return [make(SMALL, "small sizes"), make(FULL, "full size"), make(FULL, kinds.SATURATING, saturating=True)]
+    full = draw.params(rng, FULL)
+    return [make(SMALL, "small sizes", draw.params(rng, SMALL)), make(FULL, "full size", full),
+            make(FULL, kinds.SATURATING, draw.saturate(full))]
 
 
 def _forward_mistakes(X, params):

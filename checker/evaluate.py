@@ -20,18 +20,22 @@ def fresh_seed() -> int:
     return secrets.randbelow(1_000_000)
 
 
-def evaluate(exercise_id: str, submission, *, seed: int | None = None, timeout: float = DEFAULT_TIMEOUT) -> Result:
+def evaluate(exercise_id: str, submission, *, seed: int | None = None, timeout: float = DEFAULT_TIMEOUT,
+             call=runner.call) -> Result:
     """Grade ``submission`` for ``exercise_id`` on fresh random inputs.
 
     submission: the student's function (for exercises) or value (for questions).
     seed: reproduces a run; a fresh one is drawn (and reported in details) when None.
     timeout: seconds allowed for each call of the function.
+    call(fn, args, timeout) -> runner.Outcome: how the function is called.  In a notebook it runs
+        in a worker thread of this process; a grader can pass a caller that runs it in the
+        student's kernel, while every comparison still happens here.
     """
     entry = lookup(exercise_id)
     if isinstance(entry, Question):
         return grade_answer(entry, submission)
     seed = fresh_seed() if seed is None else int(seed)
-    return _grade_function(entry, submission, seed, timeout)
+    return _grade_function(entry, submission, seed, timeout, call)
 
 
 # --- functions ----------------------------------------------------------------------------------
@@ -63,7 +67,7 @@ def _reproduce(entry, seed) -> str:
     return f"To see this again: evaluate({entry.id!r}, {entry.name}, seed={seed})."
 
 
-def _grade_function(entry: Exercise, fn, seed: int, timeout: float) -> Result:
+def _grade_function(entry: Exercise, fn, seed: int, timeout: float, call) -> Result:
     base = {"seed": seed}
     if fn is Ellipsis or fn is None or isinstance(fn, type(NotImplemented)):
         return _fail(entry, "not_implemented", f"{entry.name} is not implemented yet.", base)
@@ -74,7 +78,7 @@ def _grade_function(entry: Exercise, fn, seed: int, timeout: float) -> Result:
     cases = entry.cases(np.random.default_rng(seed))
     for case in cases:
         details = {**base, "case": case.label}
-        outcome = runner.call(fn, case.args, timeout)
+        outcome = call(fn, case.args, timeout)
         if outcome.status == "timeout":
             return _fail(entry, "timeout", f"{entry.name} did not return within {timeout:g} s on {case.label}. "
                          "Is there a loop that never ends?", details)

@@ -28,18 +28,6 @@ class NotImplementedYet(CheckFailed, NotImplementedError):
         return [f"… {self.result.exercise_id}: not implemented yet. {self.result.message}"]
 
 
-def _show(obj) -> None:
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:
-        get_ipython = None
-    if get_ipython is not None and get_ipython() is not None:
-        display(obj)
-    else:
-        print(obj.text())
-
-
 def check(exercise_id: str, submission, *, seed: int | None = None, timeout: float = DEFAULT_TIMEOUT) -> Result:
     """Grade a submission in a notebook: show the feedback; return the Result when it passed.
 
@@ -48,7 +36,7 @@ def check(exercise_id: str, submission, *, seed: int | None = None, timeout: flo
     result = evaluate(exercise_id, submission, seed=seed, timeout=timeout)
     if result.diagnosis == "not_implemented":
         raise NotImplementedYet(result)
-    _show(result)
+    result.show()
     if not result.passed:
         raise CheckFailed(result)
     return result
@@ -68,7 +56,7 @@ def report(workbook: str, namespace: dict, *, show: bool = True) -> Report:
             rows.append((exercise_id, entry.name, entry.points, result))
     table = Report(workbook, rows)
     if show:
-        _show(table)
+        table.show()
     return table
 
 

@@ -9,8 +9,36 @@ def _points(x: float) -> str:
     return f"{x:g}"
 
 
+class Shown:
+    """Feedback that check() and report() show, and then return.
+
+    When the call is a cell's last line, IPython echoes the returned object; ``show`` marks it
+    so that this one echo is skipped and the feedback appears once.
+    """
+    _echo_pending = False
+
+    def show(self) -> None:
+        try:
+            from IPython import get_ipython
+            from IPython.display import publish_display_data
+        except ImportError:
+            get_ipython = None
+        if get_ipython is None or get_ipython() is None:
+            print(self.text())
+            return
+        publish_display_data({"text/plain": self.text(), "text/html": self._repr_html_()})
+        self._echo_pending = True
+
+    def _ipython_display_(self):
+        if self._echo_pending:
+            self._echo_pending = False
+            return
+        from IPython.display import publish_display_data
+        publish_display_data({"text/plain": self.text(), "text/html": self._repr_html_()})
+
+
 @dataclass
-class Result:
+class Result(Shown):
     """What evaluate() found.
 
     passed: all inputs right.  score / max_score: points (a backward pass earns a share for each
@@ -42,12 +70,10 @@ class Result:
         return (f"<div role='status' style='border-left:4px solid {colour};padding:4px 10px;margin:4px 0'>"
                 f"<strong>{html.escape(self.headline)}</strong>{body}</div>")
 
-    def _repr_pretty_(self, printer, cycle):
-        printer.text(self.text())
 
 
 @dataclass
-class Report:
+class Report(Shown):
     """A ✓/✗ table of a workbook's results, with the total.
 
     rows: (exercise id, the name looked for, points available, Result or None if not defined).
@@ -91,8 +117,6 @@ class Report:
 
     __str__ = text
 
-    def _repr_pretty_(self, printer, cycle):
-        printer.text(self.text())
 
     def _repr_html_(self) -> str:
         rows = "".join(f"<tr><td><code>{html.escape(i)}</code></td><td>{p}</td><td>{html.escape(s)}</td></tr>"

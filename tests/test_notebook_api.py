@@ -100,3 +100,28 @@ def test_every_question_in_the_workbooks_accepts_its_own_answer():
     for entry in registry().values():
         if isinstance(entry, Question):
             assert grade_answer(entry, entry.answer()).passed, entry.id
+
+
+def test_in_a_kernel_each_check_shows_its_feedback_once():
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+    cells = [
+        "import numpy as np\nfrom checker import check, report",
+        "def grad_W2(h1, dz2):\n    return np.outer(h1, dz2)\n\ncheck('wb02.grad_W2', grad_W2)",
+        "def grad_b2(dz2):\n    raise NotImplementedError('Replace this line with your code.')\n\ncheck('wb02.grad_b2', grad_b2)",
+        "def grad_h1(W2, dz2):\n    return W2.T @ dz2\n\ncheck('wb02.grad_h1', grad_h1)",
+        "report('wb02', globals())",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=60).execute()
+    passed, stub, wrong, table = (c.outputs for c in nb.cells[1:])
+    assert [o.output_type for o in passed] == ["display_data"]
+    assert "✓ Passed: wb02.grad_W2" in passed[0].data["text/plain"] and "text/html" in passed[0].data
+    assert [o.output_type for o in stub] == ["error"]
+    assert stub[0].ename == "NotImplementedYet" and len(stub[0].traceback) == 1
+    assert "not implemented yet" in stub[0].traceback[0]
+    assert [o.output_type for o in wrong] == ["display_data", "error"]
+    assert wrong[1].ename == "CheckFailed" and len(wrong[1].traceback) == 1
+    assert "raised ValueError" in wrong[0].data["text/plain"] and "return W2.T @ dz2" in wrong[0].data["text/plain"]
+    assert [o.output_type for o in table] == ["display_data"]
+    assert "Workbook wb02: 1/" in table[0].data["text/plain"]

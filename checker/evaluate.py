@@ -69,7 +69,7 @@ def _reproduce(entry, seed) -> str:
 
 def _grade_function(entry: Exercise, fn, seed: int, timeout: float, call) -> Result:
     base = {"seed": seed}
-    if fn is Ellipsis or fn is None or isinstance(fn, type(NotImplemented)):
+    if fn is Ellipsis or fn is None:
         return _fail(entry, "not_implemented", f"{entry.name} is not implemented yet.", base)
     if not callable(fn):
         return _fail(entry, "wrong_type",
@@ -117,15 +117,13 @@ def _raised(entry, fn, error, case, details) -> Result:
 def _judge_value(entry: Exercise, value, expected, case, details):
     """None when right; otherwise the failing Result."""
     m = entry.batch_size(*case.args) if entry.batch_size else None
-    messages = entry.messages
     if isinstance(expected, dict):
         verdicts = judge.judge_dict(value, {k: np.asarray(v, dtype=float) for k, v in expected.items()},
                                     axes=entry.out_axes, mistakes=_bind(entry.mistakes, case.args),
-                                    batch_size=m, messages=messages)
+                                    batch_size=m)
     else:
         verdicts = {None: judge.judge_array(value, np.asarray(expected, dtype=float), axes=entry.out_axes or (),
-                                            mistakes=_bind(entry.mistakes, case.args), batch_size=m,
-                                            messages=messages)}
+                                            mistakes=_bind(entry.mistakes, case.args), batch_size=m)}
     wrong = {k: v for k, v in verdicts.items() if not v.right}
     if not wrong:
         return None

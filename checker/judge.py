@@ -122,13 +122,11 @@ def _factor_text(c: float, batch_size) -> str:
 
 # --- the whole judgement of one array --------------------------------------------------------
 
-def judge_array(value, expected, *, axes=(), mistakes=None, batch_size=None, messages=None) -> Verdict:
+def judge_array(value, expected, *, axes=(), mistakes=None, batch_size=None) -> Verdict:
     """Judge one answer against ``expected`` (a float64 ndarray, 0-d for a number).
 
     mistakes: callable -> [(code, wrong answer that the mistake produces)]; a code may repeat.
-    messages: dict code -> what to say when that mistake is found.
     """
-    messages = messages or {}
     got = plain_array(value)
     if got is None:
         want = "a number" if expected.ndim == 0 else f"a numpy array of shape {expected.shape}"
@@ -155,7 +153,7 @@ def judge_array(value, expected, *, axes=(), mistakes=None, batch_size=None, mes
     for code, wrong in (mistakes() if mistakes else ()):
         wrong = np.asarray(wrong, dtype=float)
         if wrong.shape == got.shape and not allclose(wrong, expected) and allclose(got, wrong):
-            return Verdict(code, messages.get(code, _MISTAKE_TEXT.get(code, "matches a known mistake.")))
+            return Verdict(code, _MISTAKE_TEXT[code])
 
     nonzero = np.abs(expected) > ATOL_FRACTION * float(np.max(np.abs(expected)))
     if nonzero.any() and allclose(-got, expected):
@@ -181,7 +179,7 @@ def judge_array(value, expected, *, axes=(), mistakes=None, batch_size=None, mes
                     "max_rel_error": rel})
 
 
-def judge_dict(value, expected: dict, *, axes=None, mistakes=None, batch_size=None, messages=None) -> dict:
+def judge_dict(value, expected: dict, *, axes=None, mistakes=None, batch_size=None) -> dict:
     """Judge a dict answer key by key -> {key: Verdict}, or {None: Verdict} if it is not a usable dict.
 
     mistakes: callable -> [(code, dict of wrong answers)], so each key can name its mistake.
@@ -203,7 +201,7 @@ def judge_dict(value, expected: dict, *, axes=None, mistakes=None, batch_size=No
         return table
 
     return {key: judge_array(value[key], exp, axes=(axes or {}).get(key, ()), mistakes=mistakes_for(key),
-                             batch_size=batch_size, messages=messages)
+                             batch_size=batch_size)
             for key, exp in expected.items()}
 
 

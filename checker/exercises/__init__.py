@@ -46,7 +46,6 @@ class Exercise:
     mistakes: Callable | None = None
     arg_names: tuple = ()
     batch_size: Callable | None = None
-    messages: dict = field(default_factory=dict)  # code -> what to say, overriding the judge's text
 
     @property
     def name(self) -> str:

@@ -125,7 +125,8 @@ def _factor_text(c: float, batch_size) -> str:
 def judge_array(value, expected, *, axes=(), mistakes=None, batch_size=None) -> Verdict:
     """Judge one answer against ``expected`` (a float64 ndarray, 0-d for a number).
 
-    mistakes: callable -> [(code, wrong answer that the mistake produces)]; a code may repeat.
+    mistakes: callable -> [(code, wrong answer that the mistake produces[, what to tell the student])];
+        a code may repeat; without the third element the text comes from _MISTAKE_TEXT.
     """
     got = plain_array(value)
     if got is None:
@@ -150,10 +151,10 @@ def judge_array(value, expected, *, axes=(), mistakes=None, batch_size=None) -> 
     if close.all():
         return RIGHT
 
-    for code, wrong in (mistakes() if mistakes else ()):
+    for code, wrong, *text in (mistakes() if mistakes else ()):
         wrong = np.asarray(wrong, dtype=float)
         if wrong.shape == got.shape and not allclose(wrong, expected) and allclose(got, wrong):
-            return Verdict(code, _MISTAKE_TEXT[code])
+            return Verdict(code, text[0] if text else _MISTAKE_TEXT[code])
 
     nonzero = np.abs(expected) > ATOL_FRACTION * float(np.max(np.abs(expected)))
     if nonzero.any() and allclose(-got, expected):
@@ -197,7 +198,7 @@ def judge_dict(value, expected: dict, *, axes=None, mistakes=None, batch_size=No
         def table():
             if "all" not in cached:
                 cached["all"] = mistakes() if mistakes else ()
-            return [(code, wrong[key]) for code, wrong in cached["all"]]
+            return [(code, wrong[key], *text) for code, wrong, *text in cached["all"]]
         return table
 
     return {key: judge_array(value[key], exp, axes=(axes or {}).get(key, ()), mistakes=mistakes_for(key),

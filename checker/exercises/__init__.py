@@ -12,6 +12,7 @@ variable is called in the notebook, so a notebook's namespace can be graded by n
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -78,20 +79,24 @@ class Question:
         return self.id.split(".", 1)[1]
 
 
-_MODULES = ("wb01", "wb01_questions", "wb02", "wb02_questions", "wb04")
+def _table_modules() -> list:
+    """The modules wbNN*.py of this package, in name order (wb01 before wb01_questions)."""
+    import pkgutil
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name.startswith("wb"))
 
 
+@functools.lru_cache(maxsize=None)
 def registry() -> dict:
-    """id -> Exercise or Question, in workbook order."""
+    """id -> Exercise or Question, in workbook order: each workbook's EXERCISES, then its QUESTIONS."""
     import importlib
     entries = {}
-    for name in _MODULES:
+    for name in _table_modules():
         module = importlib.import_module(f"checker.exercises.{name}")
         for entry in getattr(module, "EXERCISES", []) + getattr(module, "QUESTIONS", []):
             if entry.id in entries:
                 raise ValueError(f"duplicate exercise id {entry.id}")
             entries[entry.id] = entry
-    return dict(sorted(entries.items(), key=lambda item: item[0].split(".")[0]))
+    return dict(sorted(entries.items(), key=lambda item: item[0].split(".")[0]))  # stable: keeps file order
 
 
 def lookup(exercise_id: str):

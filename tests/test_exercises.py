@@ -215,8 +215,9 @@ def test_mistakes_are_named(exercise_id, fn, code, words):
     assert result.score < result.max_score
 
 
-def test_every_exercise_has_a_mistake_in_the_table():
-    assert set(FUNCTIONS) <= {i for i, *_ in WRONG}
+def test_every_exercise_of_workbooks_01_02_has_a_mistake_in_the_table():
+    # Later workbooks keep their tables in tests/test_wbNN_exercises.py.
+    assert {i for i in FUNCTIONS if i.startswith(("wb01.", "wb02."))} <= {i for i, *_ in WRONG}
 
 
 @pytest.mark.parametrize("exercise_id", FUNCTIONS)
@@ -265,13 +266,18 @@ def test_nan_everywhere_is_nonfinite(exercise_id):
 def test_mutating_an_input_is_caught(exercise_id):
     entry = FUNCTIONS[exercise_id]
 
+    position = next((i for i, a in enumerate(entry.cases(np.random.default_rng(0))[0].args)
+                     if isinstance(a, np.ndarray)), None)
+    if position is None:
+        pytest.skip("no array argument to change")
+
     def right_but_mutating(*args):
         out = entry.reference(*args)
-        args[0][...] = 0.0
+        args[position][...] = 0.0
         return out
     result = evaluate(exercise_id, right_but_mutating)
     assert result.diagnosis == "mutated_input", result.text()
-    assert entry.arg_names[0] in result.message
+    assert entry.arg_names[position] in result.message
 
 
 def test_exception_shows_the_students_line_and_the_call():

@@ -1,0 +1,165 @@
+"""Workbook 05: right numerical gradients and relative errors pass, the usual mistakes are named, and
+the worked examples' answers agree with central differences of the loss."""
+import numpy as np
+import pytest
+
+from checker import evaluate, network
+from checker.exercises import lookup
+from checker.exercises import wb05
+from checker.exercises import wb05_questions as q
+
+
+def gradient_flat_loop(f, x, eps):
+    """Steps built from a flat copy, one unit vector at a time."""
+    x = np.asarray(x, dtype=float)
+    flat = np.zeros(x.size)
+    for i in range(x.size):
+        e = np.zeros(x.size)
+        e[i] = eps
+        flat[i] = (f(x + e.reshape(x.shape)) - f(x - e.reshape(x.shape))) / (2 * eps)
+    return flat.reshape(x.shape)
+
+
+def gradient_in_place(f, x, eps):
+    """Moves the entries of the given array and puts each one back exactly."""
+    grad = np.zeros(x.shape)
+    for index in np.ndindex(x.shape):
+        old = x[index]
+        x[index] = old + eps
+        plus = f(x)
+        x[index] = old - eps
+        minus = f(x)
+        x[index] = old
+        grad[index] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def gradient_left_perturbed(f, x, eps):
+    """Forgets to put the entries back."""
+    x = np.array(x, dtype=float)
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        x[index] += eps
+        plus = f(x)
+        x[index] -= 2 * eps
+        minus = f(x)
+        grad[index] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def gradient_mutating(f, x, eps):
+    out = wb05.central_differences(f, x, eps)
+    x[...] = 0.0
+    return out
+
+
+def rel_with_loops(a, b):
+    """Sums of squares in plain Python loops."""
+    a, b = np.ravel(a).tolist(), np.ravel(b).tolist()
+    diff = sum((u - v) ** 2 for u, v in zip(a, b)) ** 0.5
+    scale = max(sum(u * u for u in a) ** 0.5, sum(v * v for v in b) ** 0.5)
+    return 0.0 if scale == 0 else diff / scale
+
+
+RIGHT = [
+    ("wb05.numerical_gradient", gradient_flat_loop),
+    ("wb05.numerical_gradient", gradient_in_place),
+    ("wb05.relative_error", lambda a, b: (0.0 if not np.any(a) and not np.any(b) else
+                                          float(np.linalg.norm(np.subtract(a, b)) / max(np.linalg.norm(a), np.linalg.norm(b))))),
+    ("wb05.relative_error", rel_with_loops),
+    ("wb05.relative_error", lambda a, b: float(np.linalg.norm(np.subtract(a, b)) /
+                                                max(np.linalg.norm(a), np.linalg.norm(b), np.finfo(float).tiny))),
+]
+
+WRONG = [
+    ("wb05.numerical_gradient", wb05.forward_differences, "forward_difference", "one-sided difference"),
+    ("wb05.numerical_gradient", lambda f, x, e: 2 * wb05.central_differences(f, x, e), "half_step", "2ε apart"),
+    ("wb05.numerical_gradient", lambda f, x, e: wb05.central_differences(f, x, e).ravel(), "wrong_shape", "(3, 4)"),
+    ("wb05.numerical_gradient", gradient_mutating, "mutated_input", "x"),
+    ("wb05.numerical_gradient", gradient_left_perturbed, "wrong_values", "wrong values"),
+    ("wb05.relative_error", lambda a, b: float(np.linalg.norm(np.subtract(a, b))), "absolute_error", "absolute difference"),
+    ("wb05.relative_error", lambda a, b: float(np.linalg.norm(np.subtract(a, b)) / np.linalg.norm(b)),
+     "one_sided_scale", "divides by ‖b‖ only"),
+    ("wb05.relative_error", lambda a, b: float(np.linalg.norm(np.subtract(a, b)) / np.linalg.norm(a)),
+     "one_sided_scale", "divides by ‖a‖ only"),
+    ("wb05.relative_error", lambda a, b: float(np.linalg.norm(np.subtract(a, b)) / max(np.linalg.norm(a), np.linalg.norm(b))),
+     "nonfinite", "two zero arrays"),
+    ("wb05.relative_error", lambda a, b: float(np.linalg.norm(np.float32(a) - np.float32(b)) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-300)),
+     "wrong_values", "relative size 1e-7"),   # float32 cannot resolve a relative difference of 1e-7
+]
+
+
+@pytest.mark.parametrize("exercise_id", ["wb05.numerical_gradient", "wb05.relative_error"])
+def test_reference_passes(exercise_id):
+    result = evaluate(exercise_id, lookup(exercise_id).reference, seed=1)
+    assert result.passed and result.score == result.max_score, result.text()
+
+
+@pytest.mark.parametrize("exercise_id, fn", RIGHT, ids=[f"{i}-{n}" for n, (i, _) in enumerate(RIGHT)])
+def test_right_implementations_pass(exercise_id, fn):
+    for seed in (2, 3):
+        result = evaluate(exercise_id, fn, seed=seed)
+        assert result.passed, result.text()
+
+
+@pytest.mark.parametrize("exercise_id, fn, code, words", WRONG, ids=[f"{i}-{c}-{n}" for n, (i, _, c, _) in enumerate(WRONG)])
+def test_mistakes_are_named(exercise_id, fn, code, words):
+    result = evaluate(exercise_id, fn, seed=4)
+    assert not result.passed
+    assert result.diagnosis == code, result.text()
+    assert words in result.message, result.text()
+
+
+def test_reference_gradient_matches_backprop_on_the_network():
+    rng = np.random.default_rng(0)
+    p = network.init_params(rng, (6, 5, 4, 3))
+    x, y = rng.uniform(size=6), np.eye(3)[2]
+    grads = network.backward(x, y, p)
+    for key in network.PARAM_KEYS:
+        numeric = wb05.central_differences(lambda v: network.loss(x, y, {**p, key: v}), p[key], 1e-6)
+        assert wb05.relative_error(grads[key], numeric) < 1e-7, key
+
+
+def test_relative_error_is_symmetric_and_scale_free():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=9), rng.normal(size=9)
+    assert wb05.relative_error(a, b) == pytest.approx(wb05.relative_error(b, a))
+    assert wb05.relative_error(1e9 * a, 1e9 * b) == pytest.approx(wb05.relative_error(a, b))
+    assert wb05.relative_error(a, -a) == pytest.approx(2.0)
+
+
+# --- the worked examples: every answer against central differences of the loss ----------------
+
+def _entry(f, M, index, eps=1e-6):
+    step = np.zeros_like(M)
+    step[index] = eps
+    return (f(M + step) - f(M - step)) / (2 * eps)
+
+
+def test_442_gradients_are_the_loss_slopes_and_twice_the_one_path_values():
+    V1, V2 = q.NOTES_W1.T, q.NOTES_W2.T
+    w212 = _entry(lambda V: q.loss_442(V1, V), V2, (1, 0))
+    w131 = _entry(lambda V: q.loss_442(V, V2), V1, (0, 2))
+    assert lookup("wb05.dL_dw212").answer() == pytest.approx(w212, rel=1e-7)
+    assert lookup("wb05.dL_dw131").answer() == pytest.approx(w131, rel=1e-6)
+    assert w212 == pytest.approx(2 * -0.0652, rel=2e-3)          # the notes' one-path value is −0.065
+    assert w131 == pytest.approx(2 * 0.00158, rel=1e-2)         # the notes' two-path value, unrounded
+    h1 = network.sigmoid(q.X_442 @ V1)                          # the notes' forward numbers leave out b
+    np.testing.assert_allclose(np.round(h1, 2), [0.95, 0.80, 0.89, 0.91])
+
+
+@pytest.mark.parametrize("qid, answer", [
+    ("wb05.n_loss_evaluations", 1_317_396), ("wb05.choice_threshold", "a"), ("wb05.choice_float32", "a"),
+    ("wb05.choice_half", "a"),
+])
+def test_question_answers(qid, answer):
+    assert lookup(qid).answer() == answer
+    assert evaluate(qid, answer).passed
+
+
+@pytest.mark.parametrize("qid, wrong", [
+    ("wb05.dL_dw212", -0.065), ("wb05.dL_dw131", 0.001595), ("wb05.n_loss_evaluations", 658_698),
+    ("wb05.choice_half", "b"), ("wb05.choice_float32", "b"),
+])
+def test_the_notes_values_fail(qid, wrong):
+    assert not evaluate(qid, wrong).passed

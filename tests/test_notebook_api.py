@@ -127,3 +127,10 @@ def test_in_a_kernel_each_check_shows_its_feedback_once():
     assert "raised ValueError" in wrong[0].data["text/plain"] and "return W2.T @ dz2" in wrong[0].data["text/plain"]
     assert [o.output_type for o in table] == ["display_data"]
     assert "Workbook wb02: 1/" in table[0].data["text/plain"]
+
+
+@pytest.mark.parametrize("value, words", [(None, "is None"), ([1.0], "a list of 1 item,"), ([1.0, 2.0], "a list of 2 items"), ("x", "a str"),
+                                          (object(), "an object"), ({"a": 1}, "a dict with keys ['a']")])
+def test_wrong_types_are_described_in_words(value, words):
+    result = evaluate("wb02.grad_b2", lambda dz2: value)
+    assert result.diagnosis == "wrong_type" and words in result.message

@@ -1,0 +1,170 @@
+"""Command line: ``python -m checker grade|gradebook|merge|nbval-setup`` (and ``backprop-grade``)."""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import sys
+
+GRADE_HELP = """\
+Grade students' notebooks: run each in a fresh kernel under time and memory limits, call the
+student's functions there on fresh inputs, and judge the answers in this process.  Writes
+DIR/grades.csv, DIR/results.json, DIR/written.csv and DIR/feedback/<student>.md as it goes;
+running the same command again grades only new or changed notebooks.  See docs/grading.md."""
+
+
+def _size(text: str) -> int:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", text, re.IGNORECASE)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 4G or 1500M)")
+    return int(float(match.group(1)) * 1024 ** " KMGT".index((match.group(2) or " ").upper()))
+
+
+def _shard(text: str):
+    match = re.fullmatch(r"(\d+)/(\d+)", text)
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise argparse.ArgumentTypeError(f"--shard takes K/N with 1 <= K <= N, e.g. 2/4; got {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _workbook(text: str) -> str:
+    text = text.strip().lower()
+    if re.fullmatch(r"\d{1,2}", text):
+        text = f"wb{int(text):02d}"
+    if not re.fullmatch(r"wb\d\d", text):
+        raise argparse.ArgumentTypeError(f"a workbook is wbNN or NN, e.g. wb02; got {text!r}")
+    return text
+
+
+def grade_parser(prog: str = "python -m checker grade") -> argparse.ArgumentParser:
+    from checker.grading.run import default_jobs
+    from checker.grading.submission import Settings
+    d = Settings()
+    p = argparse.ArgumentParser(prog=prog, description=GRADE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                   help="notebooks, or folders of them: a folder per student (alice/02_….ipynb) "
+                        "or files named by student (wb02/alice.ipynb)")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder (created; reused to resume)")
+    p.add_argument("-j", "--jobs", type=int, default=default_jobs(),
+                   help=f"submissions graded at once (default: all {default_jobs()} cores)")
+    p.add_argument("--workbook", type=_workbook, help="grade every notebook as this workbook (default: from "
+                   "the file name NN_….ipynb, else from the exercise ids the notebook uses)")
+    p.add_argument("--cell-timeout", type=float, default=d.cell_timeout, metavar="S",
+                   help=f"seconds per cell while the notebook runs (default {d.cell_timeout:g})")
+    p.add_argument("--notebook-timeout", type=float, default=d.notebook_timeout, metavar="S",
+                   help=f"seconds for one run of the whole notebook (default {d.notebook_timeout:g})")
+    p.add_argument("--call-timeout", type=float, default=d.call_timeout, metavar="S",
+                   help=f"seconds per call of a student's function while grading (default {d.call_timeout:g})")
+    p.add_argument("--memory", type=_size, metavar="SIZE",
+                   help="memory cap per kernel, e.g. 4G (default: 4G, less if -j kernels would not fit)")
+    p.add_argument("--restarts", type=int, default=d.restarts,
+                   help=f"new kernels per submission after one dies or hangs (default {d.restarts})")
+    p.add_argument("--regrade", action="store_true", help="grade again even notebooks graded before")
+    p.add_argument("--seed", type=int, help="base seed of the inputs (default: fresh for each submission)")
+    p.add_argument("--shard", type=_shard, metavar="K/N",
+                   help="grade only the students of part K of N (to split a class over N machines)")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only the summary")
+    return p
+
+
+def grade_main(argv=None, prog: str = "backprop-grade") -> int:
+    from checker.grading.run import default_memory, grade
+    from checker.grading.submission import Settings
+    args = grade_parser(prog).parse_args(argv)
+    if args.jobs < 1:
+        print("-j must be at least 1", file=sys.stderr)
+        return 2
+    settings = Settings(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+                        call_timeout=args.call_timeout, memory_bytes=args.memory or default_memory(args.jobs),
+                        restarts=args.restarts, seed=args.seed)
+
+    def log(line):
+        if not args.quiet or line.startswith(("done", "interrupted", "warning")):
+            print(line, flush=True)
+    try:
+        summary = grade(args.submissions, args.out, jobs=args.jobs, workbook=args.workbook, settings=settings,
+                        regrade=args.regrade, shard=args.shard, log=log)
+    except KeyboardInterrupt:
+        return 130
+    return 1 if summary["submissions"] == 0 else 0
+
+
+def gradebook_main(argv) -> int:
+    p = argparse.ArgumentParser(prog="python -m checker gradebook",
+                                description="Rebuild grades.csv, results.json and the feedback files of DIR from "
+                                            "its records and the points filled into DIR/written.csv.")
+    p.add_argument("out", metavar="DIR")
+    args = p.parse_args(argv)
+    from checker.grading.outputs import write_gradebook
+    results = write_gradebook(args.out)
+    print(f"{len(results['students'])} student(s): {os.path.join(args.out, 'grades.csv')}")
+    return 0
+
+
+def merge_main(argv) -> int:
+    p = argparse.ArgumentParser(prog="python -m checker merge",
+                                description="Merge output folders graded on several machines (--shard) into DIR.")
+    p.add_argument("out", metavar="DIR")
+    p.add_argument("parts", nargs="+", metavar="PART")
+    args = p.parse_args(argv)
+    from checker.grading import outputs
+    merged = outputs.load_records(args.out)
+    for part in args.parts:
+        for key, record in outputs.load_records(part).items():
+            if key not in merged or record.get("started", "") >= merged[key].get("started", ""):
+                merged[key] = record
+        manual = os.path.join(part, "written.csv")
+        if os.path.exists(manual) and not os.path.exists(os.path.join(args.out, "written.csv")):
+            os.makedirs(args.out, exist_ok=True)
+            shutil.copy(manual, os.path.join(args.out, "written.csv"))
+    for record in merged.values():
+        outputs.save_record(args.out, record)
+    results = outputs.write_gradebook(args.out, merged)
+    print(f"merged {len(merged)} record(s) of {len(results['students'])} student(s) into {args.out}")
+    return 0
+
+
+CONFTEST = '''\
+# Written by `python -m checker nbval-setup`: with this file, `pytest --nbval-lax` on this folder
+# fails exactly the cells whose check(...) fails (see docs/grading.md).
+from checker.grading.nbval import pytest_collection_modifyitems  # noqa: F401
+'''
+
+
+def nbval_setup_main(argv) -> int:
+    p = argparse.ArgumentParser(prog="python -m checker nbval-setup",
+                                description="Write FOLDER/conftest.py so that `pytest --nbval-lax FOLDER` fails "
+                                            "exactly the cells whose checks fail.")
+    p.add_argument("folder")
+    args = p.parse_args(argv)
+    path = os.path.join(args.folder, "conftest.py")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(CONFTEST)
+    print(f"wrote {path}")
+    strays = [os.path.join(d, n) for d, _, files in os.walk(args.folder) for n in files
+              if n.endswith(".py") and os.path.join(d, n) != path]
+    if strays:
+        print("warning: pytest imports any conftest.py and may import other .py files under this folder; "
+              "these came with the submissions — delete them before running pytest:", file=sys.stderr)
+        for stray in strays:
+            print(f"  {stray}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"grade": None, "gradebook": gradebook_main, "merge": merge_main, "nbval-setup": nbval_setup_main}
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] not in COMMANDS:
+        print("usage: python -m checker {grade,gradebook,merge,nbval-setup} ...\n\n"
+              "  grade SUBMISSIONS... --out DIR   grade notebooks (see: python -m checker grade --help)\n"
+              "  gradebook DIR                    rebuild DIR's gradebook after filling in written.csv\n"
+              "  merge DIR PART...                merge folders graded on several machines\n"
+              "  nbval-setup FOLDER               make `pytest --nbval-lax FOLDER` fail exactly the failed checks",
+              file=sys.stderr)
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    if argv[0] == "grade":
+        return grade_main(argv[1:], prog="python -m checker grade")
+    return COMMANDS[argv[0]](argv[1:])

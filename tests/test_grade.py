@@ -1,0 +1,394 @@
+"""Instructor grading (issue 5): `python -m checker grade` on a generated class.
+
+The class (tests/grade_fixtures.py) is made from solutions/ at run time: copies of the
+solutions, untouched student notebooks, planted mistakes, broken notebooks and a hostile one.
+It is graded once per module, in three runs: the first is interrupted with Ctrl-C after a
+few students, the second resumes, the third has nothing left to do.  Every test then reads
+the output folder.  Short limits keep the module to about a minute on two cores.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import grade_fixtures as fx
+from checker.exercises import Exercise, registry
+from checker.grading import Settings, collect, grade, grade_submission, outputs, transfer
+from checker.grading.cli import _size, main as cli_main
+from checker.grading.nbval import is_check_cell
+from checker.grading.submission import reference_names, review_flags
+
+ROOT = Path(__file__).resolve().parents[1]
+MEMORY = "2G"
+LIMITS = ["--cell-timeout", "2", "--call-timeout", "5", "--notebook-timeout", "60", "--memory", MEMORY]
+SETTINGS = Settings(cell_timeout=2, call_timeout=5, notebook_timeout=60, memory_bytes=_size(MEMORY))
+WELL_BEHAVED_SECONDS = 40  # a normal notebook grades in 3-9 s; generous for a loaded CI machine
+
+TABLE = registry()
+
+
+def ids(workbook, kind=None):
+    return [i for i, e in TABLE.items() if i.startswith(workbook + ".")
+            and (kind is None or isinstance(e, Exercise) == (kind == "function"))]
+
+
+def max_points(workbook):
+    return sum(TABLE[i].points for i in ids(workbook))
+
+
+def _kernels_under(folder: Path) -> list:
+    """Processes whose command line mentions ``folder`` (the grader's scratch lives there)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if str(folder) in cmdline:
+            found.append((entry.name, cmdline[:200]))
+    return found
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """The class graded in three runs: interrupted, resumed, and once more with nothing to do."""
+    base = tmp_path_factory.mktemp("grading")
+    klass, out, scratch = base / "class", base / "out", base / "scratch"
+    scratch.mkdir()
+    fx.generate_class(klass)
+    total = len(collect.find([klass])[0])
+
+    env = dict(os.environ, TMPDIR=str(scratch))
+    first = subprocess.Popen([sys.executable, "-m", "checker", "grade", str(klass), "--out", str(out), "-j", "2",
+                              *LIMITS], cwd=base, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((out / "records").glob("*.json"))) < 2:
+        time.sleep(0.1)
+    first.send_signal(signal.SIGINT)
+    stopped_at = time.monotonic()
+    first_output, _ = first.communicate(timeout=60)
+    first_stop_seconds = time.monotonic() - stopped_at
+    after_first = {p.name: json.loads(p.read_text()) for p in (out / "records").glob("*.json")}
+    grades_after_first = (out / "grades.csv").read_text()
+    leftovers = _kernels_under(scratch)
+
+    lines = []
+    second = grade([klass], str(out), jobs=2, settings=SETTINGS, log=lines.append)
+    third = grade([klass], str(out), jobs=2, settings=SETTINGS, log=lines.append)
+    results = json.loads((out / "results.json").read_text())
+    return {"class": klass, "out": out, "total": total, "first_rc": first.returncode, "first_output": first_output,
+            "first_stop_seconds": first_stop_seconds, "after_first": after_first,
+            "grades_after_first": grades_after_first, "leftovers": leftovers, "second": second, "third": third,
+            "log": lines, "results": results["students"]}
+
+
+def student(graded, name, workbook):
+    return graded["results"][name][workbook]
+
+
+# --- scores and diagnoses ----------------------------------------------------------------------------
+
+def test_copies_of_the_solutions_get_full_marks(graded):
+    for workbook in ("wb01", "wb02"):
+        s = student(graded, "alice", workbook)
+        failed = {i: (e["diagnosis"], e["message"]) for i, e in s["exercises"].items() if not e["passed"]}
+        assert not failed, failed
+        assert s["score"] == s["max_score"] == max_points(workbook)
+        assert set(s["exercises"]) == set(ids(workbook))
+
+
+def test_untouched_student_notebooks_get_zero_and_every_item_not_implemented(graded):
+    for workbook in ("wb01", "wb02"):
+        s = student(graded, "bob", workbook)
+        assert s["score"] == 0 and s["max_score"] == max_points(workbook)
+        assert {e["diagnosis"] for e in s["exercises"].values()} == {"not_implemented"}
+        assert s["written"] and all(w["status"] == "not answered" for w in s["written"].values())
+
+
+def test_planted_mistakes_get_partial_credit_and_the_right_diagnosis(graded):
+    s = student(graded, "carol", "wb02")
+    wrong = {i: (e["diagnosis"], e["points"]) for i, e in s["exercises"].items() if not e["passed"]}
+    assert wrong == {"wb02.grad_W2": ("transposed", 0.0),
+                     "wb02.grad_z2": ("activation_instead_of_derivative", 0.0),
+                     # backward uses both: dW3 and db3 are right, 2 of 6 parameters of 3 points
+                     "wb02.backward": ("activation_instead_of_derivative", 1.0)}
+    assert s["score"] == max_points("wb02") - 1 - 1 - 2
+    assert "transpose" in s["exercises"]["wb02.grad_W2"]["message"]
+    assert "σ(z) where its derivative" in s["exercises"]["wb02.grad_z2"]["message"]
+
+
+def test_invalid_json_gets_zero_with_the_reason(graded):
+    s = student(graded, "dave", "wb01")
+    assert s["score"] == 0 and s["max_score"] == max_points("wb01")
+    assert {e["diagnosis"] for e in s["exercises"].values()} == {"not_run"}
+    assert "not valid notebook JSON" in s["notes"][0]
+    assert "not valid notebook JSON" in (graded["out"] / "feedback" / "dave.md").read_text()
+
+
+def test_a_renamed_function_is_missing_and_the_new_name_is_suggested(graded):
+    s = student(graded, "erin", "wb01")
+    item = s["exercises"]["wb01.grad_W3"]
+    assert item["diagnosis"] == "missing" and "grad_w3" in item["message"]
+    assert s["score"] == max_points("wb01") - TABLE["wb01.grad_W3"].points
+
+
+def test_a_kernel_that_dies_costs_only_what_could_not_be_graded(graded):
+    s = student(graded, "frank", "wb01")
+    wrong = {i: e["diagnosis"] for i, e in s["exercises"].items() if not e["passed"]}
+    assert wrong == {"wb01.grad_z3": "kernel_died"}   # grad_W3 and grad_b3 come after it: graded in a new kernel
+    assert any("os._exit" in n and "skipped" in n for n in s["notes"])     # the scratch cell
+    assert any("stopped while grad_z3" in n for n in s["notes"])
+
+
+def test_when_no_restart_is_left_the_rest_gets_zero_with_the_reason(tmp_path):
+    path = fx.write(fx.replace_function(fx.solution(1), "grad_z3", fx.KILL_WHEN_GRADED), tmp_path, "ivan", 1)
+    settings = Settings(**{**SETTINGS.to_json(), "restarts": 0})
+    record = grade_submission(str(path), "ivan", None, settings)
+    items = {i["id"]: i for i in record["items"]}
+    after = [i for i in ids("wb01", "function") if ids("wb01", "function").index(i) > ids("wb01", "function").index("wb01.grad_z3")]
+    assert items["wb01.grad_z3"]["diagnosis"] == "kernel_died"
+    assert after and all(items[i]["diagnosis"] == "not_run" and "restarted 0 time" in items[i]["message"] for i in after)
+    assert all(items[i]["passed"] for i in ids("wb01", "answer"))   # graded before the kernel died
+
+
+def test_infinite_loops_are_interrupted_or_killed_and_the_rest_graded(graded):
+    s = student(graded, "grace", "wb01")
+    assert s["score"] == max_points("wb01"), s["notes"]
+    assert any("was interrupted" in n for n in s["notes"])
+    assert any("could not be interrupted" in n and "skipped" in n for n in s["notes"])
+
+
+def test_a_memory_bomb_hits_the_kernel_cap_not_the_machine(graded):
+    s = student(graded, "heidi", "wb01")
+    item = s["exercises"]["wb01.grad_W3"]
+    # 4 GiB is far less than this machine has: only the kernel's 2 GiB cap refuses it
+    assert item["diagnosis"] == "exception" and item["details"]["error_type"] == "MemoryError"
+    assert any("MemoryError" in e for e in s["errors"])
+    assert s["score"] == max_points("wb01") - TABLE["wb01.grad_W3"].points
+
+
+def test_a_hostile_notebook_earns_only_what_it_computed(graded):
+    s = student(graded, "mallory", "wb01")
+    earned = {i: e["points"] for i, e in s["exercises"].items() if e["points"]}
+    assert earned == {"wb01.shape_x": 0.5, "wb01.grad_b3": 1.0}
+    items = s["exercises"]
+    assert items["wb01.grad_W3"]["diagnosis"] in ("wrong_shape", "transposed")   # the rigged subclass
+    assert items["wb01.sigmoid"]["diagnosis"] == "wrong_type"                   # the rigged __eq__
+    assert items["wb01.softmax"]["diagnosis"] == "exception"                    # sys.exit in the function
+    assert "SystemExit" in items["wb01.softmax"]["message"]
+    # the patches and exits are pointed out for the instructor
+    assert any("sys.modules" in f for f in s["flags"]) and any("monkey-patching" in f for f in s["flags"])
+    # its fake gradebook stayed in the kernel's scratch folder
+    rows = list(csv.DictReader((graded["out"] / "grades.csv").open()))
+    assert [r["total"] for r in rows if r["student"] == "mallory"] == ["1.5"]
+    assert "mallory,1000" not in (graded["out"] / "grades.csv").read_text()
+    assert not list(graded["class"].rglob("grades.csv")) and not list(graded["class"].rglob("results.json"))
+
+
+def test_others_are_not_slowed_by_broken_notebooks(graded):
+    for name, workbook in [("alice", "wb01"), ("alice", "wb02"), ("bob", "wb01"), ("carol", "wb02"),
+                           ("erin", "wb01"), ("mallory", "wb01")]:
+        assert student(graded, name, workbook)["seconds"] < WELL_BEHAVED_SECONDS
+    # a hanging notebook costs its own limits: two 2 s cells, one 3 s interrupt grace, one rerun
+    assert student(graded, "grace", "wb01")["seconds"] < 2 + 2 + 3 + 2 + WELL_BEHAVED_SECONDS
+
+
+# --- output files ----------------------------------------------------------------------------------
+
+def test_grades_csv_has_a_row_per_student_a_column_per_exercise_and_totals(graded):
+    rows = list(csv.DictReader((graded["out"] / "grades.csv").open()))
+    assert [r["student"] for r in rows] == sorted(graded["results"])
+    header = rows[0].keys()
+    for workbook in ("wb01", "wb02"):
+        assert set(ids(workbook)) <= set(header) and f"{workbook}.total" in header
+    alice = next(r for r in rows if r["student"] == "alice")
+    assert float(alice["total"]) == float(alice["max"]) == max_points("wb01") + max_points("wb02")
+    assert alice["wb02.grad_W2"] == "1" and int(alice["needs_manual"]) > 0
+    dave = next(r for r in rows if r["student"] == "dave")
+    assert dave["wb02.total"] == "" and dave["wb01.total"] == "0"
+
+
+def test_results_json_has_points_diagnosis_and_message_for_every_item(graded):
+    item = student(graded, "carol", "wb02")["exercises"]["wb02.grad_W2"]
+    assert item["points"] == 0 and item["diagnosis"] == "transposed" and item["message"]
+    assert "seed" in item["details"]
+    assert student(graded, "alice", "wb02")["seed"] is not None
+
+
+def test_feedback_files_hold_the_checkers_messages_and_the_written_answers(graded):
+    feedback = graded["out"] / "feedback"
+    assert sorted(p.stem for p in feedback.glob("*.md")) == sorted(graded["results"])
+    carol = (feedback / "carol.md").read_text()
+    assert student(graded, "carol", "wb02")["exercises"]["wb02.grad_W2"]["message"] in carol
+    alice = (feedback / "alice.md").read_text()
+    written = student(graded, "alice", "wb02")["written"]
+    first_id, first = next(iter(written.items()))
+    assert first["status"] == "needs manual grading"
+    assert f"`{first_id}`: needs manual grading" in alice
+    assert first["text"].splitlines()[0] in alice
+
+
+def test_written_answers_are_graded_by_filling_in_written_csv(graded, tmp_path):
+    out = tmp_path / "copy"
+    import shutil
+    shutil.copytree(graded["out"], out)
+    rows = list(csv.DictReader((out / "written.csv").open()))
+    assert {r["status"] for r in rows if r["student"] == "alice"} == {"answered"}
+    for row in rows:
+        if row["student"] == "alice":
+            row["points"], row["comment"] = "1", "Clear."
+    with (out / "written.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=outputs.MANUAL_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    assert cli_main(["gradebook", str(out)]) == 0
+    n = sum(r["student"] == "alice" for r in rows)
+    alice = next(r for r in csv.DictReader((out / "grades.csv").open()) if r["student"] == "alice")
+    assert float(alice["total"]) == max_points("wb01") + max_points("wb02") + n
+    assert alice["needs_manual"] == "0"
+    assert "graded by hand, 1 points" in (out / "feedback" / "alice.md").read_text()
+    # the manual grades survive the next rebuild
+    outputs.write_gradebook(str(out))
+    assert all(r["points"] == "1" for r in csv.DictReader((out / "written.csv").open()) if r["student"] == "alice")
+
+
+# --- resume, Ctrl-C, regrade ---------------------------------------------------------------------------
+
+def test_ctrl_c_keeps_everything_already_graded_and_leaves_no_kernel(graded):
+    assert graded["first_rc"] == 130, graded["first_output"]
+    assert "interrupted" in graded["first_output"]
+    assert graded["first_stop_seconds"] < 15
+    assert len(graded["after_first"]) >= 2
+    for record in graded["after_first"].values():
+        assert record["student"] in graded["grades_after_first"]
+    assert graded["leftovers"] == []
+
+
+def test_a_second_run_resumes_and_a_third_grades_nothing_new(graded):
+    second, third = graded["second"], graded["third"]
+    done_first = sum(r.get("complete", True) for r in graded["after_first"].values())
+    assert second["skipped"] == done_first and second["graded"] == graded["total"] - done_first
+    assert third["graded"] == 0 and third["skipped"] == graded["total"]
+    # records of the first run were kept as they were, not graded again
+    for name, record in graded["after_first"].items():
+        assert json.loads((graded["out"] / "records" / name).read_text())["started"] == record["started"]
+
+
+def test_a_changed_notebook_is_graded_again(graded, tmp_path):
+    klass, out = tmp_path / "class", tmp_path / "out"
+    path = fx.write(fx.renamed_wb01(), klass, "erin", 1)
+    import shutil
+    shutil.copytree(graded["out"] / "records", out / "records")
+    first = grade([klass], str(out), jobs=1, settings=SETTINGS, log=lambda line: None)
+    assert first["graded"] == 1 or first["skipped"] == 1
+    fx.write(fx.solution(1), klass, "erin", 1)       # she fixes the name and submits again
+    assert path.exists()
+    again = grade([klass], str(out), jobs=1, settings=SETTINGS, log=lambda line: None)
+    assert again["graded"] == 1
+    erin = json.loads((out / "results.json").read_text())["students"]["erin"]["wb01"]
+    assert erin["score"] == max_points("wb01")
+
+
+# --- nbval ------------------------------------------------------------------------------------------
+
+def test_nbval_lax_fails_exactly_the_cells_whose_checks_fail(tmp_path):
+    folder = tmp_path / "submissions"
+    mistake = fx.set_body(fx.solution(1), "grad_W3", "return np.outer(dz3, h2)")
+    # (a copy of the solution passes every cell: carol's notebook is one, but for one cell)
+    paths = {"bob": fx.write(fx.student(1), folder, "bob", 1),
+             "carol": fx.write(mistake, folder, "carol", 1)}
+    assert cli_main(["nbval-setup", str(folder)]) == 0
+    run = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", str(folder), "-p", "no:cacheprovider",
+                          "-q", "-rf"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    failed = {}
+    for where, cell in re.findall(r"^FAILED (\S+)::Cell (\d+)", run.stdout, re.MULTILINE):
+        failed.setdefault(Path(where).parent.name, set()).add(int(cell))
+
+    def cells(name):
+        nb = json.loads(paths[name].read_text())
+        return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+    bob_checks = {n for n, c in enumerate(cells("bob")) if is_check_cell(fx._source(c))}
+    stub_checks = {n for n, c in enumerate(cells("bob")) if "raises-exception" in c["metadata"].get("tags", [])
+                   and is_check_cell(fx._source(c))}
+    carol_cell = next(n for n, c in enumerate(cells("carol")) if "def grad_W3(" in fx._source(c))
+    assert failed.get("carol") == {carol_cell}, run.stdout[-3000:]
+    assert failed.get("bob") == stub_checks and stub_checks <= bob_checks and stub_checks, run.stdout[-3000:]
+
+
+# --- units: what crosses from the kernel, whose notebook is which ---------------------------------------
+
+def test_only_plain_data_comes_back_from_a_kernel(tmp_path, monkeypatch):
+    arrays = {"v": np.arange(3.0), "o": np.array([1, 2])}
+    assert transfer.rebuild({"kind": "array", "key": "v"}, arrays).tolist() == [0, 1, 2]
+    stand_in = transfer.rebuild({"kind": "other", "type": "Rigged"}, arrays)
+    assert type(stand_in).__name__ == "Rigged" and not isinstance(stand_in, np.ndarray)
+    assert type(transfer.rebuild({"kind": "other", "type": "x; import os"}, arrays)).__name__ == "object"
+    assert transfer.rebuild({"kind": "tuple", "items": [{"kind": "int", "value": 3}]}, arrays) == (3,)
+    assert transfer.rebuild({"kind": "list", "len": 4}, arrays) == [None] * 4
+    assert type(transfer.rebuild({"kind": "bogus"}, arrays)).__name__ == "object"
+    # a pickled object array is refused, not unpickled
+    np.save(tmp_path / "x.npy", np.array([object()], dtype=object), allow_pickle=True)
+    with zipfile.ZipFile(tmp_path / "out.npz", "w") as archive:
+        archive.write(tmp_path / "x.npy", "v.npy")
+    with pytest.raises(transfer.TransferError):
+        transfer.load_arrays(str(tmp_path / "out.npz"))
+    # so is a file whose arrays would not fit (a zip bomb is stopped before it is unpacked)
+    monkeypatch.setattr(transfer, "MAX_ARRAY_BYTES", 2**20)
+    with zipfile.ZipFile(tmp_path / "big.npz", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("v.npy", b"\0" * (2**20 + 1))
+    with pytest.raises(transfer.TransferError, match="MiB"):
+        transfer.load_arrays(str(tmp_path / "big.npz"))
+
+
+def test_calls_of_the_reference_implementation_are_flagged_for_review():
+    def notebook(body):
+        return {"cells": [{"cell_type": "code", "source": f"def grad_z2(z2, dh2):\n    return {body}\n"}]}
+    names = {"grad_z2": reference_names(TABLE["wb02.grad_z2"])}
+    assert "network.sigmoid_backward" in review_flags(notebook("network.sigmoid_backward(z2, dh2)"), names)[0]
+    assert "network.sigmoid_backward" in review_flags(notebook("checker.network.sigmoid_backward(z2, dh2)"), names)[0]
+    assert review_flags(notebook("network.sigmoid_grad(z2) * dh2"), names) == []   # an earlier workbook's function
+
+
+def test_both_layouts_name_the_student(tmp_path):
+    (tmp_path / "per-student" / "alice").mkdir(parents=True)
+    (tmp_path / "per-student" / "alice" / "02_backprop.ipynb").write_text("{}")
+    (tmp_path / "by-file" / ".ipynb_checkpoints").mkdir(parents=True)
+    (tmp_path / "by-file" / "bob.ipynb").write_text("{}")
+    (tmp_path / "by-file" / ".ipynb_checkpoints" / "bob-checkpoint.ipynb").write_text("{}")
+    found, warnings = collect.find([tmp_path / "per-student", tmp_path / "by-file", tmp_path / "nothing"])
+    assert [s.student for s in found] == ["alice", "bob"] and warnings == [f"{tmp_path / 'nothing'}: no such file or folder"]
+    names = [f"student{i}" for i in range(40)]
+    parts = [[n for n in names if collect.in_shard(n, (k, 3))] for k in (1, 2, 3)]
+    assert sorted(sum(parts, [])) == sorted(names) and all(parts)
+
+
+def test_merging_shards_gives_the_same_gradebook(graded, tmp_path):
+    records = sorted((graded["out"] / "records").glob("*.json"))
+    for k, part in enumerate(("a", "b")):
+        (tmp_path / part / "records").mkdir(parents=True)
+        for path in records[k::2]:
+            (tmp_path / part / "records" / path.name).write_text(path.read_text())
+    assert cli_main(["merge", str(tmp_path / "merged"), str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    merged = json.loads((tmp_path / "merged" / "results.json").read_text())["students"]
+    assert json.dumps(merged, sort_keys=True) == json.dumps(graded["results"], sort_keys=True)
+
+
+def test_the_console_script_and_module_share_one_parser():
+    import tomllib
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["backprop-grade"] == "checker.grading.cli:grade_main"
+    run = subprocess.run([sys.executable, "-m", "checker", "grade", "--help"], capture_output=True, text=True)
+    assert run.returncode == 0 and "--call-timeout" in run.stdout and "--shard" in run.stdout

@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from checker import network
+from checker.widgets import _in_kernel
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 SIGMOID_GRAD_MAX = 0.25     # σ'(0)
@@ -125,15 +126,6 @@ def render_html(spec: SliderSpec, value: float) -> str:
             f"<p role=\"status\">{esc(spec.line(spec.state(value)))}</p>"
             f"<table><caption>At a few positions of the slider ({esc(spec.label)} from {spec.minimum:g} to "
             f"{spec.maximum:g})</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
-
-
-def _in_kernel() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 class Slider:

@@ -5,7 +5,7 @@ from checker import network
 from checker.exercises import Case, Exercise
 from checker.exercises import inputs as draw
 from checker.exercises import kinds
-from checker.exercises.inputs import FULL, SMALL
+from checker.exercises.inputs import FULL
 
 K = FULL[-1]
 

@@ -42,7 +42,7 @@ def _dZ_dW(A, W, b, eps=1e-6):
 def _kronecker_claims():
     A, W, b = _small_layer()
     T = _dZ_dW(A, W, b)
-    m, n_out = A.shape[0], W.shape[1]
+    n_out = W.shape[1]
     eye = np.eye(n_out)
     a = np.einsum("ij,pk->ipjk", A, eye)                 # A[i, j] δ_pk
     b_ = np.einsum("ik,pj->ipjk", A[:, :n_out], eye[:, :n_out]) if A.shape[1] >= n_out else None

@@ -158,19 +158,52 @@ def test_build_is_deterministic_on_disk(tmp_path):
     assert build.build_text(solutions / "01_x.ipynb") == build.build_text(solutions / "01_x.ipynb")
 
 
+README = """# Title
+
+Set up and open:
+
+```bash
+first command
+```
+
+Set up and test:
+
+```bash
+second command
+```
+
+The rest of the README.
+"""
+PYPROJECT = """[project]
+name = "backprop-checker"
+version = "0.1.0"
+
+[tool.backprop-workbooks]
+repository = "https://github.com/someone/bw"
+branch = "main"
+"""
+
+
+def paths(tmp_path):
+    return ["--solutions", str(tmp_path / "solutions"), "--notebooks", str(tmp_path / "notebooks"),
+            "--readme", str(tmp_path / "README.md"), "--pyproject", str(tmp_path / "pyproject.toml")]
+
+
 @pytest.fixture
 def tree(tmp_path):
-    """A solutions/ with two notebooks and a freshly built notebooks/."""
+    """A solutions/ with two notebooks, a README and a pyproject.toml, and a freshly built notebooks/."""
     solutions, notebooks = tmp_path / "solutions", tmp_path / "notebooks"
     solutions.mkdir()
+    (tmp_path / "README.md").write_text(README)
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
     nbformat.write(notebook(code(FUNCTION_CELL)), solutions / "01_a.ipynb")
     nbformat.write(notebook(code(ANSWER_CELL)), solutions / "02_b.ipynb")
-    assert build.main(["--solutions", str(solutions), "--notebooks", str(notebooks)]) == 0
+    assert build.main(paths(tmp_path)) == 0
     return solutions, notebooks
 
 
 def run_check(solutions, notebooks):
-    return build.main(["--check", "--solutions", str(solutions), "--notebooks", str(notebooks)])
+    return build.main(["--check", *paths(solutions.parent)])
 
 
 def test_check_passes_right_after_a_build(tree, capsys):
@@ -201,7 +234,7 @@ def test_check_catches_an_extra_notebook_and_the_build_removes_it(tree, capsys):
     nbformat.write(notebook(code("1")), notebooks / "99_orphan.ipynb")
     assert run_check(solutions, notebooks) == 1
     assert "99_orphan.ipynb: extra" in capsys.readouterr().err
-    build.main(["--solutions", str(solutions), "--notebooks", str(notebooks)])
+    build.main(paths(solutions.parent))
     assert not (notebooks / "99_orphan.ipynb").exists()
     assert run_check(solutions, notebooks) == 0
 
@@ -219,5 +252,172 @@ def test_naming_one_notebook_builds_only_that_one(tree):
     solutions, notebooks = tree
     for path in notebooks.iterdir():
         path.unlink()
-    build.main(["--solutions", str(solutions), "--notebooks", str(notebooks), str(solutions / "02_b.ipynb")])
+    build.main([*paths(solutions.parent), str(solutions / "02_b.ipynb")])
     assert [p.name for p in notebooks.iterdir()] == ["02_b.ipynb"]
+
+
+# --- the setup cell -------------------------------------------------------------------------------
+
+SETUP = build.setup_cell("https://github.com/someone/bw", "main")
+
+
+def test_setup_cell_goes_before_the_first_code_cell_of_the_student_version_only():
+    nb = notebook(new_markdown_cell("# Title"), new_markdown_cell("## 0. Setup"), code("import numpy as np"),
+                  code(FUNCTION_CELL))
+    student = build.strip_solutions(nb, SETUP)
+    assert [c.id for c in student.cells] == [nb.cells[0].id, nb.cells[1].id, "setup-checker",
+                                              nb.cells[2].id, nb.cells[3].id]
+    cell = student.cells[2]
+    assert cell.source == SETUP.source and cell.outputs == [] and cell.execution_count is None
+    assert 'REPOSITORY, BRANCH = "https://github.com/someone/bw", "main"' in cell.source
+    assert "setup-checker" not in [c.id for c in nb.cells]        # the solution is unchanged
+    nbformat.validate(student)
+
+
+def test_a_solution_cell_may_not_take_the_setup_cells_id():
+    cell = code("x = 1")
+    cell.id = "setup-checker"
+    with pytest.raises(ValueError, match="setup cell"):
+        build.strip_solutions(notebook(cell), SETUP)
+
+
+def test_built_student_notebooks_carry_the_setup_cell_of_the_pyproject_setting(tree):
+    nb = nbformat.read(tree[1] / "01_a.ipynb", as_version=4)
+    assert nb.cells[0].id == "setup-checker"
+    assert '"https://github.com/someone/bw", "main"' in nb.cells[0].source
+
+
+def test_check_catches_a_stale_setup_cell_and_the_build_fixes_it(tree, capsys):
+    solutions, notebooks = tree
+    pyproject = solutions.parent / "pyproject.toml"
+    pyproject.write_text(PYPROJECT.replace("someone/bw", "someone-else/bw"))
+    assert run_check(solutions, notebooks) == 1
+    err = capsys.readouterr().err
+    assert "01_a.ipynb: stale" in err and "02_b.ipynb: stale" in err and "README.md: stale" in err
+    assert build.main(paths(solutions.parent)) == 0
+    assert "someone-else/bw" in (notebooks / "01_a.ipynb").read_text()
+    assert run_check(solutions, notebooks) == 0
+
+
+@pytest.mark.parametrize("table", [
+    "",                                                              # no setting at all
+    '[tool.backprop-workbooks]\nrepository = "https://gitlab.com/x/y"\n',
+    '[tool.backprop-workbooks]\nrepository = "https://github.com/x/y"\nbranch = "a b"\n',
+])
+def test_settings_refuse_a_missing_or_malformed_repository(tmp_path, table):
+    (tmp_path / "pyproject.toml").write_text(table)
+    with pytest.raises(ValueError, match="tool.backprop-workbooks"):
+        build.settings(tmp_path / "pyproject.toml")
+
+
+def test_settings_default_branch_is_main(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.backprop-workbooks]\nrepository = "https://github.com/x/y.git"\n')
+    assert build.settings(tmp_path / "pyproject.toml") == ("https://github.com/x/y.git", "main")
+
+
+# --- README badges --------------------------------------------------------------------------------
+
+def test_badges_link_each_workbook_on_colab_and_binder():
+    block = build.badges(["01_a.ipynb"], "https://github.com/someone/bw", "dev")
+    assert block.startswith("<!-- badges:start -->") and block.endswith("<!-- badges:end -->")
+    assert "https://colab.research.google.com/github/someone/bw/blob/dev/notebooks/01_a.ipynb" in block
+    assert "https://mybinder.org/v2/gh/someone/bw/dev?labpath=notebooks%2F01_a.ipynb" in block
+    assert "https://mybinder.org/v2/gh/someone/bw/dev?urlpath=lab%2Ftree%2Fnotebooks" in block
+
+
+def test_badges_go_after_the_two_command_blocks_and_the_readme_still_opens_with_them(tree):
+    text = (tree[0].parent / "README.md").read_text()
+    assert text.startswith(README.split("The rest")[0].rstrip("\n"))
+    assert text.index("second command") < text.index("<!-- badges:start -->") < text.index("The rest")
+    assert text.count("<!-- badges:start -->") == 1 and "notebooks%2F02_b.ipynb" in text
+    assert text.replace(build.readme_expected(tree[0], tree[0].parent / "README.md",
+                                              tree[0].parent / "pyproject.toml"), "") == ""
+
+
+def test_rebuilding_replaces_the_badges_in_place(tree):
+    solutions, notebooks = tree
+    readme = solutions.parent / "README.md"
+    nbformat.write(notebook(code("1")), solutions / "03_c.ipynb")
+    build.main(paths(solutions.parent))
+    text = readme.read_text()
+    assert text.count("<!-- badges:start -->") == 1 and "notebooks%2F03_c.ipynb" in text
+    assert text.replace(text[text.index("<!-- badges:start -->"):text.index("<!-- badges:end -->")], "") == (
+        README.replace("```\n\nThe rest", "```\n\n<!-- badges:end -->\n\nThe rest"))
+
+
+def test_check_catches_hand_edited_badges(tree, capsys):
+    readme = tree[0].parent / "README.md"
+    readme.write_text(readme.read_text().replace("someone/bw/blob", "someone/old/blob"))
+    assert run_check(*tree) == 1
+    assert "README.md: stale Colab/Binder badges" in capsys.readouterr().err
+
+
+# --- slide metadata ---------------------------------------------------------------------------------
+
+def answer_md(text="secret"):
+    return written_answer(f"**Answer.**\n\n<!-- BEGIN SOLUTION -->\n{text}\n<!-- END SOLUTION -->")
+
+
+def kinds(*cells):
+    return build.slide_types(list(cells))
+
+
+def test_headings_and_question_labels_start_slides():
+    assert kinds(new_markdown_cell("# Workbook 99"), new_markdown_cell("## 1. Section"),
+                 new_markdown_cell("Some text.\n\n### Question 1.2\n\nAsk."),
+                 new_markdown_cell("**Q3.** Why?"), new_markdown_cell("**A dead unit.** Look."),
+                 new_markdown_cell("#### A small heading is not a slide"),
+                 new_markdown_cell("```\n## inside a fence\n```")) == ["slide"] * 5 + ["-", "-"]
+
+
+def test_a_question_and_its_answer_and_confirmation():
+    assert kinds(new_markdown_cell("### Question 1.1\n\nCompute it."), code(ANSWER_CELL),
+                 answer_md(), code("# confirm"), code("# confirm more"),
+                 new_markdown_cell("Afterthought."), code("print('demo')")) == [
+        "slide", "fragment", "fragment", "fragment", "fragment", "-", "-"]
+
+
+def test_a_question_cell_holding_its_own_answer_is_one_slide_and_its_confirmation_a_fragment():
+    q = written_answer("**Q2.** Why?\n\n<!-- BEGIN SOLUTION -->\nBecause.\n<!-- END SOLUTION -->")
+    assert kinds(q, code("# confirm"), new_markdown_cell("Text."), code("demo")) == [
+        "slide", "fragment", "-", "-"]
+
+
+def test_answer_label_and_multiple_choice_do_not_start_slides():
+    assert kinds(new_markdown_cell("## 3. tanh"), code('multiple_choice("wb99.choice")'), code(ANSWER_CELL),
+                 answer_md()) == ["slide", "-", "fragment", "fragment"]
+
+
+def test_an_unlabelled_second_question_gets_its_own_slide():
+    cells = [new_markdown_cell("## 4. Cross-entropy"), code(ANSWER_CELL), code("# confirm"),
+             new_markdown_cell("A demo of the trap."), code("print('demo')"),
+             new_markdown_cell("Implement `cross_entropy`."), code(FUNCTION_CELL), code("# confirm")]
+    assert kinds(*cells) == ["slide", "fragment", "fragment", "-", "-", "slide", "fragment", "fragment"]
+    # ...but the first question after a heading stays on the heading's slide
+    assert kinds(new_markdown_cell("## 5. Section"), new_markdown_cell("Implement `f`."), code(FUNCTION_CELL)) == [
+        "slide", "-", "fragment"]
+
+
+def test_build_writes_slide_metadata_into_the_solutions_and_strips_it_from_the_students(tree):
+    solutions, notebooks = tree
+    nb = nbformat.read(solutions / "01_a.ipynb", as_version=4)
+    assert [c.metadata["slideshow"] for c in nb.cells] == [{"slide_type": "fragment"}]
+    assert nb.cells[0].outputs and nb.cells[0].execution_count == 7         # outputs untouched
+    student = nbformat.read(notebooks / "01_a.ipynb", as_version=4)
+    assert all("slideshow" not in c.metadata for c in student.cells)
+
+
+def test_check_catches_stale_slide_metadata_and_the_build_only_touches_metadata(tree, capsys):
+    solutions, notebooks = tree
+    path = solutions / "02_b.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[0].metadata["slideshow"] = {"slide_type": "skip"}
+    nbformat.write(nb, path)
+    assert run_check(solutions, notebooks) == 1
+    err = capsys.readouterr().err
+    assert "02_b.ipynb: stale slide metadata" in err and "notebooks" not in err.split("\n")[0]
+    build.main(paths(solutions.parent))
+    after = nbformat.read(path, as_version=4)
+    assert after.cells[0].metadata["slideshow"] == {"slide_type": "fragment"}
+    assert after.cells[0].outputs == nb.cells[0].outputs and after.cells[0].source == nb.cells[0].source
+    assert run_check(solutions, notebooks) == 0

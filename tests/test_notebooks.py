@@ -94,6 +94,16 @@ def test_student_notebook_fails_only_in_exercise_cells(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_student_setup_cell_only_prints_that_the_checker_is_ready(name):
+    import checker
+    nb = executed(build.NOTEBOOKS / name)
+    setup = next(cell for cell in nb.cells if cell.cell_type == "code")
+    assert setup.id == build.setup_cell_template.CELL_ID
+    assert [(out.output_type, out.get("text")) for out in setup.outputs] == [
+        ("stream", f"checker {checker.__version__} ready (local install)\n")]
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_student_notebook_scores_nothing_as_shipped(name):
     workbook, score, max_score, text = report_output(executed(build.NOTEBOOKS / name))
     assert workbook == workbook_id(name)
@@ -150,6 +160,12 @@ def test_structure(name, folder):
                 assert re.search(r"""\balt\s*=\s*["'][^"']+["']""", tag), f"cell {cell.id}: {tag} has no alt"
 
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    if folder == "notebooks":  # the build's setup cell comes first, then the workbook's own imports
+        setup, *code = code
+        assert setup.id == build.setup_cell_template.CELL_ID
+        assert setup.source == build.setup_cell(*build.settings()).source
+    else:
+        assert all("slideshow" in cell.metadata for cell in nb.cells), "slide metadata missing"
     assert "import numpy as np" in code[0].source
     assert re.search(r"from checker import .*\bcheck\b", code[0].source)
     assert nb.cells[-1].source.strip() == f'report("{workbook_id(name)}", globals())'

@@ -15,17 +15,31 @@ What the build does to each solution notebook:
 * In markdown, text between ``<!-- BEGIN SOLUTION -->`` and ``<!-- END SOLUTION -->`` becomes
   ``*Your answer here.*``. Those cells must carry the tag ``written-answer`` and the metadata
   ``{"checker": {"answer_id": ...}}``, which the build keeps.
-* Outputs, execution counts, timing metadata and widget state are cleared; the kernelspec is
-  python3; cell ids are those of the solution.
+* Outputs, execution counts, timing metadata, slide metadata and widget state are cleared; the
+  kernelspec is python3; cell ids are those of the solution.
+* The setup cell of tools/setup_cell.py (id ``setup-checker``) is inserted before the first code
+  cell: it installs the checker on Colab, Binder or a local checkout when it is not importable.
+
+Besides notebooks/, the build keeps two things in step with the sources, and ``--check`` fails when
+either is stale:
+
+* the slide metadata of solutions/*.ipynb (``metadata.slideshow.slide_type``, for
+  jupyterlab-rise), derived by ``slide_types``; only that metadata is rewritten, in place;
+* README.md's "Open in Colab" / "Binder" badges between ``<!-- badges:start -->`` and
+  ``<!-- badges:end -->``, from ``[tool.backprop-workbooks] repository`` and ``branch`` in
+  pyproject.toml (the one place the public repository URL is set).
 """
 from __future__ import annotations
 
 import argparse
 import ast
 import copy
+import importlib.util
 import re
 import sys
+import tomllib
 from pathlib import Path
+from urllib.parse import quote
 
 import nbformat
 from nbclient import NotebookClient
@@ -33,6 +47,13 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
 NOTEBOOKS = ROOT / "notebooks"
+README = ROOT / "README.md"
+PYPROJECT = ROOT / "pyproject.toml"
+
+# tools/setup_cell.py: the template of the student setup cell (loaded by path: tools/ is no package)
+_spec = importlib.util.spec_from_file_location("setup_cell", Path(__file__).resolve().parent / "setup_cell.py")
+setup_cell_template = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(setup_cell_template)
 
 CODE_BEGIN, CODE_END = "### BEGIN SOLUTION", "### END SOLUTION"
 MD_REGION = re.compile(r"<!--\s*BEGIN SOLUTION\s*-->.*?<!--\s*END SOLUTION\s*-->", re.DOTALL)
@@ -43,7 +64,7 @@ RAISES_TAG = "raises-exception"
 WRITTEN_TAG = "written-answer"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 CELL_TIMING_KEYS = ("execution", "ExecuteTime")
-CELL_TIMEOUT = 120
+CELL_TIMEOUT = 600  # generous: CI runs notebooks two at a time beside a browser
 
 
 def _assigned_names(code: str) -> list[str] | None:
@@ -106,8 +127,145 @@ def _add_tag(cell, tag: str) -> None:
         tags.append(tag)
 
 
-def strip_solutions(nb):
-    """The student version of a solution notebook (a new notebook; ``nb`` is left unchanged)."""
+SLIDE, FRAGMENT, SKIP_SLIDE = "slide", "fragment", "-"
+HEADING = re.compile(r"^#{1,3}\s+\S")
+BOLD_LABEL = re.compile(r"^\*\*[^*\n]+\*\*")
+ANSWER_LABEL = re.compile(r"^\*\*Answer\b")
+
+
+def _has_heading(markdown: str) -> bool:
+    """True when a line of ``markdown`` (outside fenced code) is a heading of level 1 to 3."""
+    fenced = False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced and HEADING.match(line):
+            return True
+    return False
+
+
+def _is_answer(cell) -> bool:
+    if cell.cell_type == "code":
+        return any(line.strip() == CODE_BEGIN for line in cell.source.split("\n"))
+    return cell.cell_type == "markdown" and MD_REGION.search(cell.source) is not None
+
+
+def _introduces_answer(cells, index) -> bool:
+    """True when an answer comes after markdown cell ``index`` before (or in) the next markdown cell."""
+    for cell in cells[index + 1:]:
+        if _is_answer(cell):
+            return True
+        if cell.cell_type == "markdown":
+            return False
+    return False
+
+
+def slide_types(cells) -> list[str]:
+    """The jupyterlab-rise slide type of each cell, by one rule (see docs/teaching.md).
+
+    * "slide": a markdown cell with a heading of level 1-3 (a section, a subsection, "### Question
+      2.1"), or one that begins with a bold label (**Q3.**, **A dead unit.**; not **Answer.**), or
+      one that introduces a further answer while the current slide already holds one (so that each
+      slide holds one question);
+    * "fragment": the cells holding an answer (a code cell with a SOLUTION region, markdown with
+      <!-- BEGIN SOLUTION -->) that do not start a slide, and the code cells right after one of
+      those (the confirmation);
+    * "-" (shown with the slide before it): everything else.
+    """
+    types, after_answer, slide_has_answer = [], False, False
+    for index, cell in enumerate(cells):
+        text = cell.source.lstrip()
+        starts = cell.cell_type == "markdown" and (
+            _has_heading(cell.source)
+            or (BOLD_LABEL.match(text) and not ANSWER_LABEL.match(text))
+            or (slide_has_answer and _introduces_answer(cells, index)))
+        if starts:
+            kind = SLIDE
+            after_answer = slide_has_answer = _is_answer(cell)
+        elif _is_answer(cell):
+            kind, after_answer, slide_has_answer = FRAGMENT, True, True
+        elif cell.cell_type == "code" and after_answer:
+            kind = FRAGMENT
+        else:
+            kind, after_answer = SKIP_SLIDE, False
+        types.append(kind)
+    return types
+
+
+def with_slides(nb):
+    """A copy of the solution notebook ``nb`` whose cells carry the slide type of ``slide_types``."""
+    nb = copy.deepcopy(nb)
+    for cell, kind in zip(nb.cells, slide_types(nb.cells)):
+        cell.metadata["slideshow"] = {"slide_type": kind}
+    return nb
+
+
+def setup_cell(repository: str, branch: str):
+    """The student notebook's setup cell (tools/setup_cell.py rendered for this repository)."""
+    cell = nbformat.v4.new_code_cell(setup_cell_template.render(repository, branch))
+    cell.id = setup_cell_template.CELL_ID
+    return cell
+
+
+BADGES_START, BADGES_END = "<!-- badges:start -->", "<!-- badges:end -->"
+GITHUB_URL = re.compile(r"^https://github\.com/([^/\s]+)/([^/\s]+?)(?:\.git)?/?$")
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
+
+
+def settings(pyproject: Path = PYPROJECT) -> tuple[str, str]:
+    """(repository URL, branch) of ``[tool.backprop-workbooks]`` in pyproject.toml."""
+    with open(pyproject, "rb") as file:
+        table = tomllib.load(file).get("tool", {}).get("backprop-workbooks", {})
+    repository, branch = table.get("repository"), table.get("branch", "main")
+    if not isinstance(repository, str) or not GITHUB_URL.match(repository):
+        raise ValueError(f"{pyproject}: [tool.backprop-workbooks] repository must be "
+                         f"https://github.com/OWNER/REPO, not {repository!r}")
+    if not isinstance(branch, str) or not re.fullmatch(r"[\w./-]+", branch):
+        raise ValueError(f"{pyproject}: [tool.backprop-workbooks] branch {branch!r} is not a branch name")
+    return repository, branch
+
+
+def badges(names, repository: str, branch: str) -> str:
+    """The README's badge block (markers included) for the workbooks ``names`` (file names)."""
+    owner, repo = GITHUB_URL.match(repository).groups()
+    lines = [BADGES_START,
+             "Open a workbook without installing anything (the first cell installs the checker; the links",
+             "come from `[tool.backprop-workbooks]` in pyproject.toml, see [Publishing](#publishing)).",
+             f"[![Binder]({BINDER_BADGE})](https://mybinder.org/v2/gh/{owner}/{repo}/{branch}"
+             "?urlpath=lab%2Ftree%2Fnotebooks) opens the folder of all workbooks:",
+             "",
+             "| workbook | Colab | Binder |",
+             "|---|---|---|"]
+    for name in names:
+        colab = f"https://colab.research.google.com/github/{owner}/{repo}/blob/{branch}/notebooks/{name}"
+        binder = (f"https://mybinder.org/v2/gh/{owner}/{repo}/{branch}"
+                  f"?labpath={quote('notebooks/' + name, safe='')}")
+        lines.append(f"| `{name.removesuffix('.ipynb')}` | [![Open in Colab]({COLAB_BADGE})]({colab}) "
+                     f"| [![Binder]({BINDER_BADGE})]({binder}) |")
+    lines.append(BADGES_END)
+    return "\n".join(lines)
+
+
+def readme_text(readme: str, block: str) -> str:
+    """``readme`` with its badge block replaced by ``block``, or inserted after the second command block."""
+    if BADGES_START in readme:
+        start, end = readme.index(BADGES_START), readme.find(BADGES_END)
+        if end < start:
+            raise ValueError(f"README: {BADGES_START} without {BADGES_END} after it")
+        return readme[:start] + block + readme[end + len(BADGES_END):]
+    fences = [match.end() for match in re.finditer(r"^```[ \t]*$", readme, re.MULTILINE)]
+    if len(fences) < 2:
+        raise ValueError("README: no second command block to put the badges after")
+    at = fences[1]
+    return readme[:at] + "\n\n" + block + readme[at:]
+
+
+def strip_solutions(nb, setup=None):
+    """The student version of a solution notebook (a new notebook; ``nb`` is left unchanged).
+
+    ``setup`` is the setup cell to insert before the first code cell (None: no setup cell).
+    """
     nb = copy.deepcopy(nb)
     for index, cell in enumerate(nb.cells):
         where = f"cell {index} (id {cell.get('id')!r})"
@@ -129,44 +287,76 @@ def strip_solutions(nb):
             raise ValueError(f"{where}: {error}") from None
         for key in CELL_TIMING_KEYS:
             cell.metadata.pop(key, None)
+        cell.metadata.pop("slideshow", None)
+    if setup is not None:
+        if any(cell.get("id") == setup.id for cell in nb.cells):
+            raise ValueError(f"a solution cell already has the setup cell's id {setup.id!r}")
+        first = next((i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"), len(nb.cells))
+        nb.cells.insert(first, copy.deepcopy(setup))
     nb.metadata.pop("widgets", None)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nbformat.validate(nb)
     return nb
 
 
-def build_text(solution_path: Path) -> str:
-    """The student notebook for one solution file, serialized exactly as the build writes it."""
-    text = nbformat.writes(strip_solutions(nbformat.read(solution_path, as_version=4)))
+def _serialized(nb) -> str:
+    text = nbformat.writes(nb)
     return text if text.endswith("\n") else text + "\n"  # as nbformat.write ends a file
 
 
-def stale(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS) -> list[str]:
-    """Why notebooks/ does not match solutions/, one message per file; empty when current."""
+def build_text(solution_path: Path, pyproject: Path = PYPROJECT) -> str:
+    """The student notebook for one solution file, serialized exactly as the build writes it."""
+    setup = setup_cell(*settings(pyproject))
+    return _serialized(strip_solutions(nbformat.read(solution_path, as_version=4), setup))
+
+
+def solution_text(solution_path: Path) -> str:
+    """The solution file as the build leaves it: its own text with the slide metadata of ``slide_types``."""
+    return _serialized(with_slides(nbformat.read(solution_path, as_version=4)))
+
+
+def readme_expected(solutions: Path, readme: Path, pyproject: Path) -> str:
+    names = [path.name for path in sorted(solutions.glob("*.ipynb"))]
+    return readme_text(readme.read_text(encoding="utf-8"), badges(names, *settings(pyproject)))
+
+
+def stale(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS, readme: Path | None = README,
+          pyproject: Path = PYPROJECT) -> list[str]:
+    """Why notebooks/, the solutions' slide metadata or the README badges are stale; empty when current."""
     problems = []
     expected = sorted(solutions.glob("*.ipynb"))
     for path in expected:
+        if path.read_text(encoding="utf-8") != solution_text(path):
+            problems.append(f"{path}: stale slide metadata (the build rewrites it)")
         target = notebooks / path.name
         if not target.exists():
             problems.append(f"{target}: missing (build it from {path})")
-        elif target.read_text(encoding="utf-8") != build_text(path):
+        elif target.read_text(encoding="utf-8") != build_text(path, pyproject):
             problems.append(f"{target}: stale (differs from the build of {path})")
     names = {path.name for path in expected}
     for extra in sorted(notebooks.glob("*.ipynb")):
         if extra.name not in names:
             problems.append(f"{extra}: extra (no {solutions / extra.name})")
+    if readme is not None and readme.read_text(encoding="utf-8") != readme_expected(solutions, readme, pyproject):
+        problems.append(f"{readme}: stale Colab/Binder badges (from [tool.backprop-workbooks] in {pyproject})")
     return problems
 
 
-def build(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS, only=None) -> None:
-    """Write the student notebooks (all, or those of the solution paths ``only``).
+def build(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS, only=None,
+          readme: Path | None = README, pyproject: Path = PYPROJECT) -> None:
+    """Write the student notebooks (all, or those of the solution paths ``only``), the slide
+    metadata of those solutions, and the README badges.
 
     A full build also removes notebooks/ files that have no solution.
     """
     notebooks.mkdir(exist_ok=True)
     every = sorted(solutions.glob("*.ipynb"))
     for path in only or every:
-        (notebooks / path.name).write_text(build_text(path), encoding="utf-8")
+        text = solution_text(path)
+        if path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            print(f"updated the slide metadata of {path}")
+        (notebooks / path.name).write_text(build_text(path, pyproject), encoding="utf-8")
         print(f"built {notebooks / path.name}")
     if not only:
         names = {path.name for path in every}
@@ -174,6 +364,11 @@ def build(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS, only=None) -
             if extra.name not in names:
                 extra.unlink()
                 print(f"removed {extra} (no solution)")
+    if readme is not None:
+        text = readme_expected(solutions, readme, pyproject)
+        if readme.read_text(encoding="utf-8") != text:
+            readme.write_text(text, encoding="utf-8")
+            print(f"updated the badges in {readme}")
 
 
 def execute(path: Path) -> None:
@@ -193,22 +388,24 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--check", action="store_true",
-                       help="exit 1 if notebooks/ is stale or has extra notebooks; write nothing")
+                       help="exit 1 if notebooks/, the slide metadata or the README badges are stale; write nothing")
     group.add_argument("--execute", action="store_true",
                        help="re-execute every solution notebook in place, then build")
     parser.add_argument("only", nargs="*", type=Path,
                         help="solution notebooks to execute and build (default: all of solutions/)")
     parser.add_argument("--solutions", type=Path, default=SOLUTIONS, help=argparse.SUPPRESS)
     parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help=argparse.SUPPRESS)
+    parser.add_argument("--readme", type=Path, default=README, help=argparse.SUPPRESS)
+    parser.add_argument("--pyproject", type=Path, default=PYPROJECT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.check:
-        problems = stale(args.solutions, args.notebooks)
+        problems = stale(args.solutions, args.notebooks, args.readme, args.pyproject)
         for problem in problems:
             print(problem, file=sys.stderr)
         if problems:
             print("run: python tools/build_notebooks.py", file=sys.stderr)
             return 1
-        print("notebooks/ is up to date")
+        print("notebooks/, the slide metadata and the README badges are up to date")
         return 0
     only = [path.resolve() for path in args.only]
     for path in only:
@@ -217,7 +414,7 @@ def main(argv=None) -> int:
     if args.execute:
         for path in only or sorted(args.solutions.glob("*.ipynb")):
             execute(path)
-    build(args.solutions, args.notebooks, only)
+    build(args.solutions, args.notebooks, only, args.readme, args.pyproject)
     return 0
 
 

@@ -138,10 +138,18 @@ def _run_all_and_save(page, saved: Path):
     page.wait_for_function(ALL_CODE_CELLS_RAN, timeout=240_000, polling=500)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
     page.keyboard.press("Control+s")
-    deadline = time.monotonic() + 30
-    while saved.stat().st_mtime_ns == before and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return nbformat.read(saved, as_version=4)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # saved, complete, and no longer being written
+        stamp = saved.stat().st_mtime_ns
+        if stamp != before:
+            try:
+                nb = nbformat.read(saved, as_version=4)
+            except (nbformat.reader.NotJSONError, ValueError):
+                nb = None
+            if nb is not None and saved.stat().st_mtime_ns == stamp:
+                return nb
+        time.sleep(0.3)
+    pytest.fail(f"JupyterLab did not save {saved.name} within 60 s")
 
 
 def _shoot(page, rel, what, locator=None):

@@ -7,6 +7,7 @@
 """
 from checker import network
 from checker.evaluate import evaluate
+from checker.gradcheck import gradcheck
 from checker.notebook import CheckFailed, NotImplementedYet, check, exercises, report
 from checker.result import Report, Result
 
@@ -15,8 +16,3 @@ __version__ = "0.1.0"
 __all__ = ["CheckFailed", "NotImplementedYet", "Report", "Result", "check", "evaluate", "exercises",
            "gradcheck", "network", "report"]
 
-
-def gradcheck(*args, **kwargs):
-    """See checker.gradcheck.gradcheck."""
-    from checker.gradcheck import gradcheck as _gradcheck
-    return _gradcheck(*args, **kwargs)

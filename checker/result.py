@@ -17,6 +17,9 @@ class Shown:
     """
     _echo_pending = False
 
+    def _bundle(self) -> dict:
+        return {"text/plain": self.text(), "text/html": self._repr_html_()}
+
     def show(self) -> None:
         try:
             from IPython import get_ipython
@@ -26,7 +29,7 @@ class Shown:
         if get_ipython is None or get_ipython() is None:
             print(self.text())
             return
-        publish_display_data({"text/plain": self.text(), "text/html": self._repr_html_()})
+        publish_display_data(self._bundle())
         self._echo_pending = True
 
     def _ipython_display_(self):
@@ -34,7 +37,7 @@ class Shown:
             self._echo_pending = False
             return
         from IPython.display import publish_display_data
-        publish_display_data({"text/plain": self.text(), "text/html": self._repr_html_()})
+        publish_display_data(self._bundle())
 
 
 @dataclass

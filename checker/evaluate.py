@@ -60,7 +60,7 @@ def _call_text(entry: Exercise, args) -> str:
 def _subject(entry: Exercise) -> str:
     if entry.name.startswith("grad_"):
         return f"Your d{entry.name[5:]}"
-    return f"What {entry.name} returned"
+    return f"Your {entry.name}"  # reads with every verdict: "is …", "has …", "returns …"
 
 
 def _reproduce(entry, seed) -> str:

@@ -353,6 +353,11 @@ def test_seed_reproduces_the_inputs_and_the_verdict():
     assert len({evaluate("wb02.grad_W2", wrong).details["seed"] for _ in range(3)}) > 1  # fresh inputs each call
 
 
+def test_feedback_names_the_students_function_as_its_subject():
+    result = evaluate("wb01.softmax", lambda z: np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True), seed=1)
+    assert result.message.startswith("Your softmax contains nan"), result.text()
+
+
 def test_wrong_values_report_the_worst_entry():
     def grad_W2(h1, dz2):
         out = np.outer(h1, dz2)

@@ -10,10 +10,10 @@ import secrets
 import numpy as np
 
 from checker import judge, runner
+from checker.runner import DEFAULT_TIMEOUT
 from checker.exercises import Exercise, Question, lookup
 from checker.result import Result
 
-DEFAULT_TIMEOUT = 10.0  # seconds per call
 
 
 def fresh_seed() -> int:

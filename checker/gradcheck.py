@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from checker import network
+from checker import _mode
 
 TOLERANCE = 1e-6
 
@@ -62,17 +62,24 @@ class GradcheckReport:
         return f"<pre>{html.escape(self.text())}</pre>"
 
 
-def gradcheck(grads: dict, x, y, params: dict, *, loss=network.loss, directions: int = 3,
+def gradcheck(grads: dict, x, y, params: dict, *, loss=None, directions: int = 3,
               coordinates: int = 4, eps: float = 1e-5, seed: int = 0) -> GradcheckReport:
     """Check ``grads`` (e.g. from a backward pass) against central differences of ``loss``.
 
     grads, params: dicts with the same keys and shapes (W1 (1024, 512), b1 (512,), …).
     x, y: one example ((1024,), (10,)) or a batch ((m, 1024), (m, 10)).
-    loss(x, y, params) -> float; by default the reference cross-entropy (batch mean for 2-D x).
+    loss(x, y, params) -> float; by default the reference cross-entropy (batch mean for 2-D x), which a
+        grading kernel does not have: there gradcheck stands aside.
     For every tensor: ``directions`` random Gaussian directions, and ``coordinates`` sampled entries,
     one of them the entry with the largest gradient.  A direction's error is relative to
     max(|numerical|, |analytic|); a coordinate's to the tensor's largest gradient entry.
     """
+    if loss is None:
+        aside = _mode.standing_aside("gradcheck")
+        if aside is not None:
+            return aside
+        from checker import network
+        loss = network.loss
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}

@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from checker import network
+from checker import _mode
 from checker.widgets import _in_kernel
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -32,6 +32,7 @@ SIGMOID_GRAD_MAX = 0.25     # σ'(0)
 
 def saturation(z: float) -> dict:
     """σ(z), σ'(z) and how much of the largest possible slope is left, at one pre-activation z."""
+    from checker import network
     z = float(z)
     s = float(network.sigmoid(z))
     g = float(network.sigmoid_grad(z))
@@ -63,7 +64,7 @@ def dead_relu(bias: float, weights=(1.0, -0.5), inputs=None) -> dict:
     The gradient of any loss with respect to w and bias passes through ReLU'(z) = 1[z > 0]; here
     the upstream gradient is taken as 1 for every example, so grad_w = Σ 1[z > 0] x and
     grad_b = Σ 1[z > 0].  When no input makes z positive, both are exactly 0: no step of gradient
-    descent changes the unit, so it stays dead.
+    descent changes the unit, so it stays dead (unless the layers below change its inputs).
     """
     x = relu_unit_inputs() if inputs is None else np.asarray(inputs, dtype=float)
     w = np.asarray(weights, dtype=float)
@@ -73,7 +74,7 @@ def dead_relu(bias: float, weights=(1.0, -0.5), inputs=None) -> dict:
     grad_b = float(active.sum())
     n_active = int(active.sum())
     if n_active == 0:
-        verdict = "dead: no input switches it on, its gradient is exactly 0, and gradient descent can never revive it"
+        verdict = "dead: no input switches it on, so its gradient is exactly 0 and no gradient step can revive it while its inputs stay as they are"
     elif n_active < 0.1 * len(z):
         verdict = "nearly dead: only a few inputs pass any gradient back"
     else:
@@ -188,9 +189,11 @@ DEAD_RELU = SliderSpec(
 
 def saturation_slider(*, interactive: bool | None = None) -> Slider:
     """σ(z) and σ'(z) as z moves from −20 to 20."""
-    return Slider(SATURATION, interactive=interactive)
+    aside = _mode.standing_aside("the saturation slider")
+    return aside if aside is not None else Slider(SATURATION, interactive=interactive)
 
 
 def dead_relu_slider(*, interactive: bool | None = None) -> Slider:
     """A ReLU unit whose bias moves from 1 down to −3, until no input switches it on."""
-    return Slider(DEAD_RELU, interactive=interactive)
+    aside = _mode.standing_aside("the dead-ReLU slider")
+    return aside if aside is not None else Slider(DEAD_RELU, interactive=interactive)

@@ -20,28 +20,28 @@ from __future__ import annotations
 
 import html
 
-from checker.evaluate import evaluate
-from checker.exercises import Question, lookup
+from checker import _mode
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 NOTHING_SELECTED = "Nothing selected yet: choose one of the options, then press Check."
 
 
-def get_question(question_id: str) -> Question:
+def get_question(question_id: str):
     """The choice question with this id; ValueError for an unknown id or a question of another kind."""
+    from checker.exercises import Question, lookup
     entry = lookup(question_id)  # ValueError with suggestions for a typo
     if not isinstance(entry, Question) or entry.kind != "choice":
         raise ValueError(f"{question_id!r} is not a multiple-choice question.")
     return entry
 
 
-def how_to_answer(question: Question) -> str:
+def how_to_answer(question) -> str:
     """The sentence that tells a student how to answer without the widget."""
     return (f'Answer with check("{question.id}", "<letter>"), or write '
             f'{question.name} = "<letter>" in the cell below and run it.')
 
 
-def render_choice_text(question: Question) -> str:
+def render_choice_text(question) -> str:
     """The question as plain text: prompt, one line per lettered option, how to answer."""
     lines = [f"Question {question.id}: {question.prompt}"]
     lines += [f"  ({letter}) {text}" for letter, text in question.options.items()]
@@ -49,7 +49,7 @@ def render_choice_text(question: Question) -> str:
     return "\n".join(lines)
 
 
-def render_choice_html(question: Question) -> str:
+def render_choice_html(question) -> str:
     """The question as static HTML (no script, no colour needed to read it)."""
     esc = html.escape
     options = "".join(f"<li><strong>({esc(letter)})</strong> {esc(text)}</li>"
@@ -65,13 +65,9 @@ def _grade(question_id: str, selected):
     """(text, html) of the verdict for the selected letter (None: nothing selected)."""
     if selected is None or not str(selected).strip():
         return NOTHING_SELECTED, f"<p role=\"status\">{html.escape(NOTHING_SELECTED)}</p>"
+    from checker.notebook import evaluate
     result = evaluate(question_id, str(selected).strip())
-    text = result.text()
-    if result.passed:
-        name = question_id.split(".", 1)[1]
-        record = f'To count it in the report, write {name} = "{str(selected).strip().lower()}" in the cell below.'
-        return f"{text}\n{record}", result._repr_html_() + f"<p>{html.escape(record)}</p>"
-    return text, result._repr_html_()
+    return result.text(), result._repr_html_()
 
 
 def on_check(question_id: str, selected) -> str:
@@ -97,7 +93,7 @@ class ChoiceWidget:
     widget view, which a live front end prefers and every other viewer ignores.
     """
 
-    def __init__(self, question: Question, interactive: bool | None = None):
+    def __init__(self, question, interactive: bool | None = None):
         self.question = question
         self.interactive = _in_kernel() if interactive is None else bool(interactive)
         self.radio = self.button = self.output = self.box = None
@@ -139,4 +135,7 @@ class ChoiceWidget:
 
 def multiple_choice(question_id: str, *, interactive: bool | None = None) -> ChoiceWidget:
     """A multiple-choice question to display as the last line of a cell (see the module docstring)."""
+    aside = _mode.standing_aside(f"the buttons of {question_id}")
+    if aside is not None:
+        return aside
     return ChoiceWidget(get_question(question_id), interactive=interactive)

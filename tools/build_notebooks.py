@@ -19,9 +19,14 @@ What the build does to each solution notebook:
   kernelspec is python3; cell ids are those of the solution.
 * The setup cell of tools/setup_cell.py (id ``setup-checker``) is inserted before the first code
   cell: it installs the checker on Colab, Binder or a local checkout when it is not importable.
+* Cells tagged ``solution-only`` are left out: the confirmations that show a worked answer.
 
-Besides notebooks/, the build keeps two things in step with the sources, and ``--check`` fails when
-either is stale:
+Besides notebooks/, the build keeps three things in step with the sources, and ``--check`` fails when
+any is stale:
+
+* the fixed example of each workbook, checker/examples/wbNN.npz, made by the ``example()`` of its
+  exercise table with the reference network (see checker.examples): what a student notebook goes
+  on with where a function is still unfinished; it never holds the answer to a graded number;
 
 * the slide metadata of solutions/*.ipynb (``metadata.slideshow.slide_type``, for
   jupyterlab-rise), derived by ``slide_types``; only that metadata is rewritten, in place;
@@ -42,6 +47,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import nbformat
+import numpy as np
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +68,7 @@ STUB = 'raise NotImplementedError("Replace this line with your code.")'
 ANSWER_STUB = "{name} = ...  # your answer"
 RAISES_TAG = "raises-exception"
 WRITTEN_TAG = "written-answer"
+SOLUTION_ONLY_TAG = "solution-only"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 CELL_TIMING_KEYS = ("execution", "ExecuteTime")
 CELL_TIMEOUT = 600  # generous: CI runs notebooks two at a time beside a browser
@@ -267,6 +274,7 @@ def strip_solutions(nb, setup=None):
     ``setup`` is the setup cell to insert before the first code cell (None: no setup cell).
     """
     nb = copy.deepcopy(nb)
+    nb.cells = [cell for cell in nb.cells if SOLUTION_ONLY_TAG not in cell.get("metadata", {}).get("tags", [])]
     for index, cell in enumerate(nb.cells):
         where = f"cell {index} (id {cell.get('id')!r})"
         if "id" not in cell:
@@ -320,10 +328,50 @@ def readme_expected(solutions: Path, readme: Path, pyproject: Path) -> str:
     return readme_text(readme.read_text(encoding="utf-8"), badges(names, *settings(pyproject)))
 
 
+def stored_examples() -> dict:
+    """workbook -> the arrays of its fixed example as checker/examples stores them (made afresh)."""
+    sys.path.insert(0, str(ROOT))
+    from checker import examples
+    from checker.exercises import Question, example_makers, registry
+    stored = {}
+    for workbook, make in sorted(example_makers().items()):
+        values, params_seed = make()
+        arrays = examples.encode(values, params_seed)
+        for entry in registry().values():
+            if entry.id.startswith(workbook + ".") and isinstance(entry, Question) and entry.kind == "number":
+                leaked = [name for name, array in arrays.items() if array.dtype.kind == "f"
+                          and np.any(np.isclose(array, float(entry.answer()), rtol=1e-6, atol=0.0))]
+                if leaked:
+                    raise ValueError(f"the example of {workbook} stores the answer to {entry.id} in {leaked}")
+        stored[workbook] = arrays
+    return stored
+
+
+def _example_problems(stored: dict) -> list[str]:
+    from checker import examples
+    problems = []
+    for workbook, arrays in stored.items():
+        path = examples.path(workbook)
+        if not path.exists():
+            problems.append(f"{path}: missing (the build makes it)")
+            continue
+        problems += [f"{path}: {why}" for why in examples.differences(examples.read(workbook), arrays)]
+    return problems
+
+
+def write_examples() -> None:
+    """Write each checker/examples/wbNN.npz whose stored values differ from the reference's."""
+    from checker import examples
+    for workbook, arrays in stored_examples().items():
+        if _example_problems({workbook: arrays}):
+            examples.write(workbook, arrays)
+            print(f"wrote {examples.path(workbook)}")
+
+
 def stale(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS, readme: Path | None = README,
           pyproject: Path = PYPROJECT) -> list[str]:
     """Why notebooks/, the solutions' slide metadata or the README badges are stale; empty when current."""
-    problems = []
+    problems = _example_problems(stored_examples())
     expected = sorted(solutions.glob("*.ipynb"))
     for path in expected:
         if path.read_text(encoding="utf-8") != solution_text(path):
@@ -349,6 +397,7 @@ def build(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS, only=None,
 
     A full build also removes notebooks/ files that have no solution.
     """
+    write_examples()
     notebooks.mkdir(exist_ok=True)
     every = sorted(solutions.glob("*.ipynb"))
     for path in only or every:
@@ -388,7 +437,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--check", action="store_true",
-                       help="exit 1 if notebooks/, the slide metadata or the README badges are stale; write nothing")
+                       help="exit 1 if notebooks/, the stored examples, the slide metadata or the README badges are stale; "
+                            "write nothing")
     group.add_argument("--execute", action="store_true",
                        help="re-execute every solution notebook in place, then build")
     parser.add_argument("only", nargs="*", type=Path,
@@ -405,13 +455,14 @@ def main(argv=None) -> int:
         if problems:
             print("run: python tools/build_notebooks.py", file=sys.stderr)
             return 1
-        print("notebooks/, the slide metadata and the README badges are up to date")
+        print("notebooks/, the stored examples, the slide metadata and the README badges are up to date")
         return 0
     only = [path.resolve() for path in args.only]
     for path in only:
         if path.parent != args.solutions.resolve() or path.suffix != ".ipynb" or not path.exists():
             parser.error(f"{path} is not a notebook in {args.solutions}")
     if args.execute:
+        write_examples()   # the solutions read them
         for path in only or sorted(args.solutions.glob("*.ipynb")):
             execute(path)
     build(args.solutions, args.notebooks, only, args.readme, args.pyproject)

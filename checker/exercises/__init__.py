@@ -99,6 +99,25 @@ def registry() -> dict:
     return dict(sorted(entries.items(), key=lambda item: item[0].split(".")[0]))  # stable: keeps file order
 
 
+def example_makers() -> dict:
+    """workbook -> its table module's ``example()``, which returns (values, params_seed).
+
+    values: name -> array (or dict of arrays) of the workbook's fixed example, computed with the
+    reference; params_seed: the seed of ``init_params`` for the example's parameters, or None.
+    tools/build_notebooks.py stores them as checker/examples/wbNN.npz (see checker.examples).
+    """
+    import importlib
+    makers = {}
+    for name in _table_modules():
+        make = getattr(importlib.import_module(f"checker.exercises.{name}"), "example", None)
+        if make is not None:
+            workbook = name.split("_")[0]
+            if workbook in makers:
+                raise ValueError(f"two example() functions for {workbook}")
+            makers[workbook] = make
+    return makers
+
+
 def lookup(exercise_id: str):
     """The entry for an id; a ValueError that suggests the nearest ids for a typo."""
     import difflib

@@ -1,10 +1,11 @@
 """Workbook 01: the forward pass and the output layer."""
+from dataclasses import replace
+
 import numpy as np
 
 from checker import network
-from checker.exercises import Case, Exercise
+from checker.exercises import Case, Exercise, kinds
 from checker.exercises import inputs as draw
-from checker.exercises import kinds
 from checker.exercises.inputs import FULL
 
 K = FULL[-1]
@@ -40,21 +41,81 @@ def _grad_z3_cases(rng):
     return [example(5, "a small example, 5 classes"), example(K, "full size"), example(K, "full size, second draw")]
 
 
+# Hints point to where to look (the workbook's own questions), never to the formula itself.
 EXERCISES = [
     kinds.elementwise("wb01.sigmoid", "sigmoid", network.sigmoid, extreme=True,
-                      hints=("A naive formula overflows for large |z|: e^(-z) is inf at z = -1000. "
-                             "Use a form whose exponent is never positive for each sign of z.",)),
+                      hints=("Try your function at z = 0, at a large positive and a large negative z, and ask which "
+                             "number it hands to np.exp each time; your written answer on a stable sigmoid "
+                             "is the place to look.",)),
     Exercise("wb01.softmax", "softmax(z)", _softmax_cases, network.softmax, arg_names=("z",),
              mistakes=_softmax_mistakes,
-             hints=("e^1000 overflows to inf, and inf/inf is nan. Softmax does not change when you "
-                    "subtract the same number from every logit of a row.",)),
+             hints=("e^1000 is inf in float64, and inf/inf is nan: look again at the question on changes that "
+                    "leave softmax unchanged, and at which axis holds one example's logits.",)),
     Exercise("wb01.cross_entropy", "cross_entropy(h3, y)", _cross_entropy_cases, network.cross_entropy,
              arg_names=("h3", "y"),
-             hints=("y is one-hot: only the true class's log-probability counts. Multiplying 0 by log(0) = -inf "
-                    "gives nan, so pick out the true class instead of multiplying by y everywhere.",)),
+             hints=("Look at the section's example where a wrong class's probability is exactly 0: "
+                    "which term of your sum becomes nan there, and does the loss need it?",)),
     Exercise("wb01.grad_z3", "grad_z3(h3, y)", _grad_z3_cases, network.softmax_cross_entropy_backward,
              arg_names=("h3", "y"), out_axes=(kinds.UNIT.format("z3"),),
-             hints=("Softmax and cross-entropy together have a very simple gradient with respect to z3.",)),
-    kinds.outer("wb01.grad_W3", 3),
-    kinds.bias("wb01.grad_b3", 3),
+             hints=("Multiply the gradient with respect to h3 by the softmax Jacobian entry by entry, and simplify "
+                    "to the end: what is left of each term?",)),
+    replace(kinds.outer("wb01.grad_W3", 3),
+            hints=("Think about which factor indexes the rows: weight (i, j) connects which unit of h2 "
+                   "to which unit of z3?",)),
+    replace(kinds.bias("wb01.grad_b3", 3),
+            hints=("How much does each entry of z3 change when one entry of b3 changes by a small amount?",)),
 ]
+
+
+# --- the fixed example the notebook works through (stored by the build; see checker.examples) ---
+
+EXAMPLE_SEED = 0     # the seed of the parameters; x, the batch and its labels continue the same draw
+EXAMPLE_LABEL = 3
+EXAMPLE_BATCH = 32   # the batch size of the shape questions
+
+
+def _far_logits():
+    """Logits that put the true class (0) 800 below the others: its probability underflows to 0."""
+    z = np.zeros(K)
+    z[0] = -800.0
+    return z
+
+
+def example():
+    """The example of workbook 01, computed with the reference: (values, params_seed).
+
+    One input x (1024 values in [0, 1)) with label 3, and a batch X of 32 with random labels,
+    through the network of init_params(default_rng(0)); the values the notebook's cells go on with
+    when a function is unfinished: the forward pass, the loss, dz3, dW3, db3, and a few test inputs.
+    """
+    rng = np.random.default_rng(EXAMPLE_SEED)
+    params = network.init_params(rng)
+    x = rng.uniform(0.0, 1.0, size=FULL[0])
+    y = np.eye(K)[EXAMPLE_LABEL]
+    X = rng.uniform(0.0, 1.0, size=(EXAMPLE_BATCH, FULL[0]))
+    Y = np.eye(K)[rng.integers(K, size=EXAMPLE_BATCH)]
+    cache = network.forward(x, params)
+    batch = network.forward(X, params)
+    h3, h2 = cache["h3"], cache["h2"]
+    dz3 = network.softmax_cross_entropy_backward(h3, y)
+
+    z_sigmoid = np.concatenate([[-1000.0, -5.0, 0.0, 5.0, 1000.0], np.linspace(-30.0, 30.0, 121)])
+    z_softmax = np.array([[1000.0, 999.0, 998.0], [1.0, 2.0, 3.0], [-5.0, 0.0, 5.0]])
+    z_trap = np.array([0.0, 900.0, -900.0, 5.0, 800.0, -5.0, 0.0, 1.0, -800.0, 2.0])
+    h_far = network.softmax(_far_logits())
+    values = {
+        "x": x, "y": y, "cache": cache,
+        # the batch only shows shapes and broadcasting: float32 is plenty, and keeps the file small
+        "X": X.astype(np.float32), "Y": Y, "batch": {k: v.astype(np.float32) for k, v in batch.items()},
+        "z_sigmoid": z_sigmoid, "sigmoid_of_z": network.sigmoid(z_sigmoid),
+        "z_softmax": z_softmax, "softmax_of_z": network.softmax(z_softmax),
+        "z_trap": z_trap, "h3_trap": network.softmax(z_trap), "y_trap": np.eye(K)[4],
+        "ce_trap": network.cross_entropy(network.softmax(z_trap), np.eye(K)[4]),
+        "loss": network.cross_entropy(h3, y),
+        "ce_every_label": np.array([network.cross_entropy(h3, label) for label in np.eye(K)]),
+        "dz3": dz3,
+        "h_far": h_far, "y_far": np.eye(K)[0], "dz3_far": network.softmax_cross_entropy_backward(h_far, np.eye(K)[0]),
+        "dW3": np.outer(h2, dz3), "db3": dz3.copy(),
+    }
+    return values, EXAMPLE_SEED
+

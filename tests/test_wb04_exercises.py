@@ -1,12 +1,25 @@
-"""Workbook 04: right batch implementations pass, the batch mistakes are caught and named, and the
-graded questions' computed answers are the ones the workbook explains."""
+"""Workbook 04: right batch implementations pass, the batch mistakes are caught and named with feedback
+that points without telling, the graded questions' computed answers are the ones the workbook explains,
+the fixed example holds what the notebook says about it, and the student version shows no answer and,
+when a function is unfinished or wrong, goes on with one line per cell."""
+import ast
+import re
+from pathlib import Path
+
+import nbformat
 import numpy as np
 import pytest
 
-from checker import evaluate, network
-from checker.exercises import lookup
+from checker import evaluate, example, network
+from checker.examples import path as example_path
+from checker.exercises import Exercise, Question, lookup, registry, wb04
 
 σ = network.sigmoid
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTION = ROOT / "solutions" / "04_batches_and_tensor_derivatives.ipynb"
+STUDENT = ROOT / "notebooks" / "04_batches_and_tensor_derivatives.ipynb"
+WB04 = {i: e for i, e in registry().items() if i.startswith("wb04.")}
+FUNCTIONS = {e.name for e in WB04.values() if isinstance(e, Exercise)}
 
 
 def grad_W_loops(H, dZ):
@@ -18,7 +31,8 @@ def grad_W_loops(H, dZ):
 
 def backward_einsum(X, Y, p):
     """Batch backward written with einsum and explicit per-layer lines."""
-    H1 = σ(X @ p["W1"] + p["b1"]); H2 = σ(H1 @ p["W2"] + p["b2"])
+    H1 = σ(X @ p["W1"] + p["b1"])
+    H2 = σ(H1 @ p["W2"] + p["b2"])
     H3 = network.softmax(H2 @ p["W3"] + p["b3"])
     dZ3 = (H3 - Y) / len(X)
     dZ2 = np.einsum("mk,jk->mj", dZ3, p["W3"]) * H2 * (1 - H2)
@@ -29,8 +43,20 @@ def backward_einsum(X, Y, p):
 
 def backward_mean_of_examples(X, Y, p):
     """The mean of the one-example gradients: slow but right."""
-    per = [network.backward(x, y, p) for x, y in zip(X, Y)]
+    per = [network.backward(x, y, p) for x, y in zip(X, Y, strict=True)]
     return {k: np.mean([g[k] for g in per], axis=0) for k in network.PARAM_KEYS}
+
+
+def backward_sigmoid_of_preactivation(X, Y, p):
+    """σ'(Z) written as Z(1 − Z) in layer 1: a mistake the workbook's feedback points at."""
+    H1 = σ(X @ p["W1"] + p["b1"])
+    H2 = σ(H1 @ p["W2"] + p["b2"])
+    Z1 = X @ p["W1"] + p["b1"]
+    H3 = network.softmax(H2 @ p["W3"] + p["b3"])
+    dZ3 = (H3 - Y) / len(X)
+    dZ2 = dZ3 @ p["W3"].T * H2 * (1 - H2)
+    dZ1 = dZ2 @ p["W2"].T * Z1 * (1 - Z1)
+    return {"W1": X.T @ dZ1, "b1": dZ1.sum(0), "W2": H1.T @ dZ2, "b2": dZ2.sum(0), "W3": H2.T @ dZ3, "b3": dZ3.sum(0)}
 
 
 RIGHT = [
@@ -45,16 +71,20 @@ RIGHT = [
     ("wb04.backward", backward_mean_of_examples),
 ]
 
+# (exercise id, function, diagnosis, words in the message): run by tests/test_exercises.py with the
+# tables of every workbook.
 WRONG = [
     ("wb04.grad_W", lambda H, dZ: H.T @ dZ / H.shape[0], "scale", "divided by m one time too many"),
     ("wb04.grad_W", lambda H, dZ: H.T @ dZ * H.shape[0], "scale", "exactly m = 4 times"),
     ("wb04.grad_W", lambda H, dZ: dZ.T @ H, "transposed", "transpose"),
-    ("wb04.grad_W", lambda H, dZ: np.outer(H.mean(axis=0), dZ.sum(axis=0)), "outer_of_means", "example by example"),
+    ("wb04.grad_W", lambda H, dZ: np.outer(H.mean(axis=0), dZ.sum(axis=0)), "outer_of_means",
+     "added up over the examples on its own"),
     ("wb04.grad_W", lambda H, dZ: np.einsum("mi,mj->mij", H, dZ), "wrong_shape", "sum over that axis"),
     ("wb04.grad_b", lambda dZ: dZ.mean(axis=0), "scale", "divided by m one time too many"),
     ("wb04.grad_b", lambda dZ: dZ.sum(axis=1), "wrong_shape", "one entry per unit of Z"),
-    ("wb04.grad_b", lambda dZ: np.full(dZ.shape[1], dZ.sum()), "summed_wrong_axis", "its own column"),
+    ("wb04.grad_b", lambda dZ: np.full(dZ.shape[1], dZ.sum()), "summed_wrong_axis", "which entries does it reach"),
     ("wb04.grad_b", lambda dZ: dZ.copy(), "wrong_shape", "sum over that axis"),
+    ("wb04.backward", backward_sigmoid_of_preactivation, "derivative_of_preactivation", "dW1, db1"),
 ]
 
 
@@ -96,3 +126,284 @@ def test_question_answers(qid, answer):
 def test_wrong_answers_fail(qid, wrong):
     result = evaluate(qid, wrong)
     assert not result.passed and result.score == 0, result.text()
+
+
+# --- feedback that points and never tells --------------------------------------------------------
+
+def feedback_texts(entry) -> list:
+    """Hints, why_not texts and the texts of the named mistakes (on the entry's first cases)."""
+    texts = list(entry.hints) + list(getattr(entry, "why_not", {}).values())
+    if isinstance(entry, Exercise) and entry.mistakes is not None:
+        for case in entry.cases(np.random.default_rng(0))[:1]:
+            texts += [text for _, _, *more in entry.mistakes(*case.args) for text in more]
+    return texts
+
+
+# The formulas and facts the workbook asks for; "last axis" is allowed: forward's statement gives it.
+FORMULAS = ["H.T", "A.T", "Aᵀ", "A^T", ".T @", "@ dZ", "dZ.sum", "sum(axis=0)", "axis=0", "axis 0",
+            "sum dZ over", "carries the 1/m", "already carries", "divide by m once", "σ(z)(1", "σ(1 − σ)",
+            "1 − σ", "1 - σ", "h(1 − h)", "δ_pk", "column k", "only reach", "(16, 1024)", "(1024, 512, 512)",
+            "2147483648", "2 GiB", "H3 - Y", "H3 − Y", "h3 - y", "input axes on the left"]
+
+
+@pytest.mark.parametrize("exercise_id", sorted(WB04))
+def test_no_feedback_text_states_a_formula_or_an_answer(exercise_id):
+    entry = WB04[exercise_id]
+    forbidden = list(FORMULAS)
+    if isinstance(entry, Question):
+        answer = entry.answer()
+        if entry.kind == "choice":   # the right option's text, and its letter as written in feedback
+            forbidden += [entry.options[answer], f"({answer})"]
+        else:
+            forbidden.append(str(answer))
+    texts = feedback_texts(entry)
+    for text in texts:
+        for phrase in forbidden:
+            assert phrase not in text, f"{exercise_id}: {text!r} contains {phrase!r}"
+
+
+def test_every_function_has_a_hint_and_its_named_mistakes_have_their_own_text():
+    for name in FUNCTIONS:
+        entry = lookup(f"wb04.{name}")
+        assert entry.hints, name
+        case = entry.cases(np.random.default_rng(0))[0]
+        assert all(len(mistake) == 3 for mistake in entry.mistakes(*case.args)), name
+
+
+def test_backward_names_the_sigmoid_mistakes_with_this_workbooks_texts():
+    result = evaluate("wb04.backward", backward_sigmoid_of_preactivation, seed=4)
+    assert result.diagnosis == "derivative_of_preactivation"
+    assert "which array of your forward pass holds it" in result.message
+    assert "σ(z)" not in result.message and "1 −" not in result.message
+
+
+# --- the fixed example and what the notebook says about it ---------------------------------------------
+
+def test_the_stored_example_is_small_and_is_the_reference_on_its_batch():
+    assert example_path("wb04").stat().st_size < 1_500_000
+    ex = example("wb04")
+    params = network.init_params(np.random.default_rng(0))
+    assert all(np.array_equal(ex.params[k], params[k]) for k in network.PARAM_KEYS)
+    assert ex.X.shape == (16, 1024) and ex.Y.shape == (16, 10)
+    cache = network.forward(ex.X, params)
+    assert all(np.allclose(ex.cache[k], cache[k], rtol=1e-12) for k in network.CACHE_KEYS)
+    grads = network.backward(ex.X, ex.Y, params)
+    assert all(np.allclose(ex.grads[k], grads[k], rtol=1e-6, atol=1e-12) for k in network.PARAM_KEYS)
+    assert np.allclose(ex.dZ3, (cache["h3"] - ex.Y) / 16, rtol=1e-12)
+    one = network.forward(ex.X[wb04.ONE:wb04.ONE + 1], params)
+    assert all(np.allclose(ex.cache_of_one[k], one[k], rtol=1e-12) for k in network.CACHE_KEYS)
+
+
+def test_the_example_images_have_a_dark_border_whose_weights_get_no_gradient():
+    """Section 1 and section 6 print these counts: 768 border pixels, 768 zero rows of dW1."""
+    ex = example("wb04")
+    images = ex.X.reshape(16, 32, 32)
+    border = np.ones((32, 32), dtype=bool)
+    border[8:24, 8:24] = False
+    assert np.all(images[:, border] == 0) and np.all(np.isclose(ex.X * 255, np.round(ex.X * 255)))
+    zero_pixels = np.all(ex.X == 0, axis=0)
+    assert zero_pixels.sum() == 768
+    assert np.all(np.all(ex.grads["W1"] == 0, axis=1) == zero_pixels)
+
+
+def test_the_multiplications_of_both_groupings_are_the_ones_the_notebook_prints():
+    """Issue 12: the sigmoid factors do not cost the same either way (768 against 786,432)."""
+    n_in, n_h1, n_h2, k = network.LAYER_SIZES
+    count = {"n": 0}
+
+    def times(a, b):
+        count["n"] += a.shape[0] * a.shape[-1] * (b.shape[-1] if b.ndim == 2 else 1)
+        return a @ b
+
+    def scaled(a, d):
+        count["n"] += a.size
+        return a * d
+
+    ex = example("wb04")
+    p = ex.params
+    one = network.forward(ex.X[9], p)
+    s1, s2 = one["h1"] * (1 - one["h1"]), one["h2"] * (1 - one["h2"])
+    v = one["h3"] - ex.Y[9]
+    from_loss = times(p["W1"], scaled(times(p["W2"], scaled(times(p["W3"], v), s2)), s1))
+    n_loss, count["n"] = count["n"], 0
+    from_input = times(times(scaled(times(scaled(p["W1"], s1), p["W2"]), s2), p["W3"]), v)
+    n_input = count["n"]
+    assert np.allclose(from_loss, from_input, rtol=1e-10, atol=1e-14)
+    dz1 = network.backward(ex.X[9], ex.Y[9], p)["b1"]        # one example's ∇z1 CE
+    assert np.allclose(from_loss, p["W1"] @ dz1, rtol=1e-10, atol=1e-14)
+    assert (n_loss, n_input) == (657_920 + 768, 136_849_408 + 786_432)
+    assert (n_h1 + n_h2, n_in * (n_h1 + n_h2)) == (768, 786_432)
+
+
+# --- the notebook: layout of choices, the source notes it corrects ------------------------------------------
+
+def code_cells(path):
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def markdown_text(path):
+    return "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+
+
+def test_every_choice_question_lists_its_options_in_the_table_order():
+    text = markdown_text(SOLUTION)
+    for entry in WB04.values():
+        if isinstance(entry, Question) and entry.kind == "choice":
+            block = re.search(rf"<!-- choices: {re.escape(entry.id)} -->\n(.*?)\n<!-- end choices -->\n\n"
+                              r"Write the letter of your choice in the cell below", text, re.DOTALL)
+            assert block, entry.id
+            letters = re.findall(r"^\* \((\w)\) ", block.group(1), re.MULTILINE)
+            assert letters == sorted(entry.options), entry.id
+
+
+def test_the_notes_correct_the_seeds_as_the_source_map_says():
+    text = markdown_text(SOLUTION)
+    slips = re.search(r"contains (\w+) slips\.(.*?)\n", text)
+    numbered = re.findall(r"\((\d)\)", slips.group(2))
+    assert slips.group(1) == "four" and numbered == ["1", "2", "3", "4"]
+    assert "letting $c_k$ denote the $i$-th element of $c$" in text          # seed 003, in section 5
+    assert "(\\mathbf{h} - \\mathbf{z})^2" in text and "\\Delta y_i = \\nabla_x y_i \\cdot \\Delta x" in text
+    assert "cost the same either way" not in text.replace("do not cost the same either way", "")
+
+
+# --- the student version -------------------------------------------------------------------------------------
+
+def solution_regions():
+    """function name -> the source lines of its solution region in the solution notebook."""
+    regions = {}
+    for cell in code_cells(SOLUTION):
+        match = re.search(r"^def (\w+)\(", cell.source, re.MULTILINE)
+        if match and match.group(1) in FUNCTIONS and "### BEGIN SOLUTION" in cell.source:
+            body = cell.source.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
+            regions[match.group(1)] = [line.strip() for line in body.splitlines() if line.strip()]
+    return regions
+
+
+def expressions(source: str) -> set:
+    """Every compound expression of the source (calls, operations, subscripts), normalised; commuted + and *."""
+    out = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
+            continue   # a negative number
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
+                and isinstance(node.slice, ast.Constant):
+            continue   # a plain look-up such as cache['h2']: a name, not an answer
+        if isinstance(node, (ast.BinOp, ast.Call, ast.Compare, ast.Subscript, ast.UnaryOp)):
+            out.add(ast.unparse(node))
+            if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult)):
+                out.add(ast.unparse(ast.BinOp(node.right, node.op, node.left)))
+    return out
+
+
+def region_source(lines):
+    """A region's lines as parseable code: loops and ifs get a body, returns become expressions."""
+    out = []
+    for line in lines:
+        line = line.removeprefix("return ")
+        if line.endswith(":"):
+            line += " pass"
+        out.append(line)
+    return "\n".join(out)
+
+
+def test_every_graded_function_has_a_solution_region():
+    assert set(solution_regions()) == FUNCTIONS
+
+
+def test_no_student_code_cell_holds_an_expression_of_a_solution_region():
+    student = [c for c in code_cells(STUDENT) if c.id != "setup-checker"]
+    seen = set().union(*(expressions(c.source) for c in student))
+    trivial = {"np.asarray(X, dtype=float)", "range(m)", "len(X)", "X.shape[0]"}
+    for name, lines in solution_regions().items():
+        leaked = (expressions(region_source(lines)) - trivial) & seen
+        assert not leaked, f"the student version shows {name}'s answer: {leaked}"
+    text = "\n".join(c.source for c in student)
+    for answer in ("H.T @ dZ", "A_s.T @ dZ_s", "dZ.sum(axis=0)", "sum(axis=0)", "H3 - Y", "- Y) / m",
+                   ".T) *", "(1 - H)", "np.outer(", "ones(4) @", "einsum"):
+        assert answer not in text, answer
+
+
+def test_the_student_version_reaches_no_reference_and_no_answer_key():
+    text = "\n".join(c.source for c in code_cells(STUDENT) if c.id != "setup-checker")
+    for name in ("network", "lookup", "registry", ".reference", ".answer(", "evaluate"):
+        assert name not in text, name
+
+
+def test_the_student_version_states_no_graded_shape_number_or_formula():
+    nb = nbformat.read(STUDENT, as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.id != "setup-checker")
+    for answer in ("(16, 1024)", "(16, 512)", "(512, 256)", "(1024, 512, 512)", "2147483648", "2,147,483,648",
+                   "2 GiB", "268,435,456", "A^\\top dZ", "A^\\top\\, dZ", "(H^{(3)} - Y)/m", "A_{ij}\\delta_{pk} =",
+                   "= A_{ij}", "x_i \\delta_{jk}", "x_i\\,\\delta_{jk}", "has the shape of $W^{(2)}$"):
+        assert answer not in text, answer
+
+
+def test_cells_the_solution_keeps_to_itself_define_nothing_the_student_version_uses():
+    solution_only = [c for c in code_cells(SOLUTION) if "solution-only" in c.metadata.get("tags", [])]
+    defined = set()
+    for cell in solution_only:
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                defined.add(node.id)
+            elif isinstance(node, ast.FunctionDef):
+                defined.add(node.name)
+    student_defined, student_used = set(), set()
+    for cell in code_cells(STUDENT):
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Name):
+                (student_defined if isinstance(node.ctx, ast.Store) else student_used).add(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.arg)):
+                student_defined.add(getattr(node, "name", None) or node.arg)
+    assert not (defined - student_defined) & student_used
+
+
+def test_multiple_choice_widgets_are_only_in_the_solution():
+    for cell in code_cells(SOLUTION):
+        if "multiple_choice(" in cell.source:
+            assert "solution-only" in cell.metadata.get("tags", []), cell.id
+
+
+@pytest.fixture(scope="module")
+def student_run_with_mistakes():
+    """The student version with one realistic wrong function per section and wrong answers elsewhere."""
+    from nbclient import NotebookClient
+    stub = 'raise NotImplementedError("Replace this line with your code.")'
+    wrong = {"wb04-020": "return {'z1': X @ params['W1'], 'h1': X, 'z2': X, 'h2': X, 'z3': X, 'h3': X}",
+             "wb04-037": "return dZ.T @ H",
+             "wb04-043": "return dZ.mean(axis=0)"}
+    answers = {"shape_X": "(1024, 16)", "n_bias_numbers": "16 * 512", "choice_db": '"b"',
+               "shape_dW2": "(16, 512, 256)", "tensor_bytes": "1024 * 512 * 8"}
+    nb = nbformat.read(STUDENT, as_version=4)
+    for cell in nb.cells:
+        if cell.id in wrong:
+            cell.source = cell.source.replace(stub, wrong[cell.id])
+        for name, value in answers.items():
+            cell.source = cell.source.replace(f"{name} = ...  # your answer", f"{name} = {value}")
+    NotebookClient(nb, kernel_name="python3", timeout=600, allow_errors=True,
+                   resources={"metadata": {"path": str(STUDENT.parent)}}).execute()
+    return nb
+
+
+def test_a_wrong_function_stops_in_one_place_and_later_cells_say_so_in_one_line(student_run_with_mistakes):
+    for cell in student_run_with_mistakes.cells:
+        if cell.cell_type != "code":
+            continue
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        if "raises-exception" in cell.metadata.get("tags", []):
+            assert [e.ename for e in errors] in (["CheckFailed"], ["NotImplementedYet"]), (cell.id, errors)
+            continue
+        assert not errors, (cell.id, [e.ename for e in errors])
+        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        lines = [line for line in text.splitlines() if "this cell goes on with" in line]
+        assert len(lines) <= 1, (cell.id, lines)
+        assert "Traceback" not in text and "AssertionError" not in text, cell.id
+    text = {c.id: "".join(o.get("text", "") for o in c.outputs if o.output_type == "stream")
+            for c in student_run_with_mistakes.cells if c.cell_type == "code"}
+    assert "forward is not right yet" in text["wb04-022"]
+    assert "grad_W is not right yet" in text["wb04-038"] and "grad_W is not right yet" in text["wb04-065"]
+    assert "grad_b is not right yet" in text["wb04-044"]
+    assert "backward is not done yet" in text["wb04-073"]
+    assert "shape of the example's X: False" in text["wb04-009"]
+    assert "different numbers in it: False" in text["wb04-015"]
+    assert "your shape_dW2 is the shape of your gradient of W2: False" in text["wb04-073"]
+    assert "answer Question 5.1 first" in text["wb04-068"]

@@ -1,7 +1,8 @@
 """Graded questions of workbook 04 (batches and tensor derivatives), in the workbook's order.
 
 Every answer is computed: shapes from the layer sizes and the batch size, numbers from the
-sizes, choices by trying each option numerically on small arrays whose sizes all differ.
+sizes, choices by trying each option numerically on small arrays whose sizes all differ.  Hints and
+why_not texts point at where to look; none states the shape, number or option asked for.
 """
 import numpy as np
 
@@ -95,41 +96,48 @@ def _tensor_bytes():
 QUESTIONS = [
     # 1. the design matrix
     _shape("wb04.shape_X", f"The shape of the design matrix X for a batch of m = {M} inputs.", (M, N_IN),
-           (EXAMPLES, "one column per input pixel"), hints=("One example per row.",)),
+           (EXAMPLES, "one column per input pixel"),
+           hints=("Look at how the section stacks the examples: what does one row of X hold?",)),
     _shape("wb04.shape_Z1", f"The shape of Z1 = X W1 + b1 for a batch of m = {M}.", (M, N_H1),
            (EXAMPLES, "one column per unit of z1")),
     Question("wb04.n_bias_numbers",
              f"How many different numbers does the bias of layer 1 contribute to Z1 for a batch of m = {M}?",
              "number", lambda: _SHAPES["b1"][0],
-             hints=("The same vector b1 is added to every row: broadcasting repeats it, it does not make new numbers.",)),
+             hints=("Which of the numbers that the bias adds to Z1 could training change independently of the "
+                    "others?",)),
     # 3. by index
     Question("wb04.choice_kronecker", "Which is ∂Z[i, p] / ∂W[j, k] for Z = A W + b (A: (m, n_in), W: (n_in, n_out))?",
              "choice", _kronecker_claims,
              options={"a": "A[i, j] δ_pk: A[i, j] when p = k, else 0",
                       "b": "A[i, k] δ_pj: A[i, k] when p = j, else 0",
                       "c": "A[i, j] for every p"},
-             why_not={"b": "W[j, k] connects input unit j to output unit k, so it multiplies A[i, j] and can only reach "
-                           "column k of Z.",
-                      "c": "W[j, k] appears only in the sums for column k of Z; every other column does not contain it."}),
+             why_not={"b": "Write Z[i, p] out as a sum over q: which entry of A does W[j, k] multiply, and in the sum "
+                           "for which column of Z does it stand?",
+                      "c": "Does W[j, k] stand in the sum for every column p of Z? Write Z[i, p] out for a p "
+                           "different from k."}),
     _shape("wb04.shape_dW2", f"The shape of ∇W2 J for the batch-mean loss J of m = {M} examples.", _SHAPES["W2"],
            ("one row per unit of h1 (fan-in)", "one column per unit of z2 (fan-out)"),
-           hints=("J is one number, whatever the batch size.",)),
+           hints=("J is one number, whatever the batch size: workbook 00 (section 7) says what shape the "
+                  "gradient of one number has.",)),
     Question("wb04.choice_db", "Given dZ = ∇Z J of shape (m, n_out), which is ∇b J?", "choice", _bias_claims,
              options={"a": "dZ.sum(axis=0)", "b": "dZ.mean(axis=0)", "c": "dZ[0], the first row"},
-             why_not={"b": "dZ is the gradient of the mean loss, so it already carries the 1/m; averaging divides by m twice.",
-                      "c": "b is added to every row of Z, so every example's row contributes to its gradient."}),
+             why_not={"b": "Where did the 1/m of the mean go in Question 2.1? Count how often J's gradient would be "
+                           "divided by m with your choice.",
+                      "c": "Which rows of Z does b reach (section 1)? A change of b_k moves the loss through each "
+                           "of them."}),
     # 4. layouts
     Question("wb04.choice_chain_order",
              "x → y → z with gradients laid out input axes first (∇x y has the axes of x, then of y). Which is ∇x z?",
              "choice", _chain_order_claims,
              options={"a": "∇x y · ∇y z", "b": "∇y z · ∇x y", "c": "either order: matrix products commute"},
-             why_not={"b": "∇y z starts with the axes of y and ends with those of z; after it, the axes of x cannot follow. "
-                           "With non-square sizes the product does not even exist.",
-                      "c": "Matrix products do not commute; with non-square factors only one order has matching shapes."}),
+             why_not={"b": "Write down the shapes of the two factors for x of 5 entries, y of 4 and z of 3: does "
+                           "this order multiply, and would its result have the axes of x first?",
+                      "c": "Try both orders with x of 5 entries, y of 4 and z of 3: do both products exist?"}),
     # 5. the 3-D tensor
     _shape("wb04.shape_dz1_dW1", "The shape of ∇W1 z1 for one example (axes of W1 first, then of z1).",
            _SHAPES["W1"] + (N_H1,),
-           ("one entry per row of W1 (input pixels)", "one entry per column of W1 (units of z1)", "one entry per output z1_k")),
+           ("one entry per row of W1 (input pixels)", "one entry per column of W1 (units of z1)",
+            "one entry per output z1_k")),
     Question("wb04.tensor_bytes", "How many bytes would ∇W1 z1 take in float64 (8 bytes per number)?", "number",
-             _tensor_bytes, hints=("Multiply the three sizes of its shape, then by 8.",)),
+             _tensor_bytes, hints=("Start from the shape you gave in Question 5.1; each entry is one float64.",)),
 ]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from checker import evaluate, network
-from checker.exercises import lookup
+from checker.exercises import as_written, lookup, shown_letter
 
 σ = network.sigmoid
 
@@ -50,11 +50,11 @@ WRONG = [
     ("wb04.grad_W", lambda H, dZ: H.T @ dZ * H.shape[0], "scale", "exactly m = 4 times"),
     ("wb04.grad_W", lambda H, dZ: dZ.T @ H, "transposed", "transpose"),
     ("wb04.grad_W", lambda H, dZ: np.outer(H.mean(axis=0), dZ.sum(axis=0)), "outer_of_means", "example by example"),
-    ("wb04.grad_W", lambda H, dZ: np.einsum("mi,mj->mij", H, dZ), "wrong_shape", "sum over that axis"),
+    ("wb04.grad_W", lambda H, dZ: np.einsum("mi,mj->mij", H, dZ), "wrong_shape", "one value per example"),
     ("wb04.grad_b", lambda dZ: dZ.mean(axis=0), "scale", "divided by m one time too many"),
     ("wb04.grad_b", lambda dZ: dZ.sum(axis=1), "wrong_shape", "one entry per unit of Z"),
     ("wb04.grad_b", lambda dZ: np.full(dZ.shape[1], dZ.sum()), "summed_wrong_axis", "its own column"),
-    ("wb04.grad_b", lambda dZ: dZ.copy(), "wrong_shape", "sum over that axis"),
+    ("wb04.grad_b", lambda dZ: dZ.copy(), "wrong_shape", "one value per example"),
 ]
 
 
@@ -85,8 +85,8 @@ def test_batch_mean_backward_equals_the_mean_of_one_example_gradients():
     ("wb04.choice_kronecker", "a"), ("wb04.choice_db", "a"), ("wb04.choice_chain_order", "a"),
 ])
 def test_question_answers(qid, answer):
-    assert lookup(qid).answer() == answer
-    assert evaluate(qid, answer).passed
+    assert as_written()[qid].answer() == answer   # choices: in the table's own letters
+    assert evaluate(qid, shown_letter(qid, answer) if isinstance(answer, str) else answer).passed
 
 
 @pytest.mark.parametrize("qid, wrong", [
@@ -94,5 +94,5 @@ def test_question_answers(qid, answer):
     ("wb04.choice_chain_order", "b"), ("wb04.choice_kronecker", "c"), ("wb04.tensor_bytes", 1024 * 512 * 8),
 ])
 def test_wrong_answers_fail(qid, wrong):
-    result = evaluate(qid, wrong)
+    result = evaluate(qid, shown_letter(qid, wrong) if isinstance(wrong, str) else wrong)
     assert not result.passed and result.score == 0, result.text()

@@ -277,6 +277,7 @@ def test_setup_cell_goes_before_the_first_code_cell_of_the_student_version_only(
                                               nb.cells[2].id, nb.cells[3].id]
     cell = student.cells[2]
     assert cell.source == SETUP.source and cell.outputs == [] and cell.execution_count is None
+    assert cell.metadata == {"cellView": "form", "jupyter": {"source_hidden": True}}      # shown collapsed
     assert 'REPOSITORY, BRANCH = "https://github.com/someone/bw", "main"' in cell.source
     assert "setup-checker" not in [c.id for c in nb.cells]        # the solution is unchanged
     nbformat.validate(student)

@@ -73,7 +73,7 @@ RIGHT = [
 
 WRONG = [
     ("wb05.numerical_gradient", wb05.forward_differences, "forward_difference", "one-sided difference"),
-    ("wb05.numerical_gradient", lambda f, x, e: 2 * wb05.central_differences(f, x, e), "half_step", "2ε apart"),
+    ("wb05.numerical_gradient", lambda f, x, e: 2 * wb05.central_differences(f, x, e), "half_step", "how far apart"),
     ("wb05.numerical_gradient", lambda f, x, e: wb05.central_differences(f, x, e).ravel(), "wrong_shape", "(3, 4)"),
     ("wb05.numerical_gradient", gradient_mutating, "mutated_input", "x"),
     ("wb05.numerical_gradient", gradient_left_perturbed, "wrong_values", "wrong values"),

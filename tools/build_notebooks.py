@@ -19,6 +19,7 @@ What the build does to each solution notebook:
   kernelspec is python3; cell ids are those of the solution.
 * The setup cell of tools/setup_cell.py (id ``setup-checker``) is inserted before the first code
   cell: it installs the checker on Colab, Binder or a local checkout when it is not importable.
+  Its input is collapsed (``jupyter.source_hidden``; on Colab a form with its ``#@title``).
 * Cells tagged ``solution-only`` are left out: the confirmations that show a worked answer.
 * Each multiple-choice question's options are written, in their displayed letters (see
   checker.exercises.reletter), between ``<!-- choices: wbNN.choice_x -->`` and ``<!-- end choices -->``
@@ -235,7 +236,8 @@ def with_slides(nb):
 
 def setup_cell(repository: str, branch: str):
     """The student notebook's setup cell (tools/setup_cell.py rendered for this repository)."""
-    cell = nbformat.v4.new_code_cell(setup_cell_template.render(repository, branch))
+    cell = nbformat.v4.new_code_cell(setup_cell_template.render(repository, branch),
+                                     metadata=copy.deepcopy(setup_cell_template.METADATA))
     cell.id = setup_cell_template.CELL_ID
     return cell
 
@@ -675,10 +677,11 @@ def mentions(text: str, forms) -> str | None:
             if abs(number) == abs(value):
                 return found
             continue
-        mantissa = plain.lstrip("-").split("e")[0].split("E")[0].replace(".", "").lstrip("0")
-        digits = len(mantissa)
-        if digits >= 3 and abs(number) == abs(float(f"{value:.{digits}g}")):
-            return found
+        digits = len(plain.lstrip("-").split("e")[0].split("E")[0].replace(".", "").lstrip("0"))
+        if digits >= 3 and number != 0:   # within half a unit of its last digit
+            unit = 10.0 ** (math.floor(math.log10(abs(number))) - digits + 1)
+            if abs(abs(number) - abs(value)) <= 0.5 * unit * (1 + 1e-9):
+                return found
     return None
 
 

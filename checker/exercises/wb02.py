@@ -7,8 +7,8 @@ EXERCISES = [
     kinds.elementwise("wb02.sigmoid_grad", "sigmoid_grad", network.sigmoid_grad, extreme=True,
                       mistakes=lambda z: [("activation_instead_of_derivative", network.sigmoid(z)),
                                           ("derivative_of_preactivation", z * (1 - z))],
-                      hints=("σ'(z) = σ(z)(1 − σ(z)). For z = -1000 a formula with e^(-z) overflows; "
-                             "reuse a stable σ instead.",)),
+                      hints=("Write σ'(z) in terms of σ(z) itself. For z = -1000 a formula with e^(-z) "
+                             "overflows; reuse a stable σ instead.",)),
     kinds.through_sigmoid("wb02.grad_z2", 2),
     kinds.bias("wb02.grad_b2", 2),
     kinds.outer("wb02.grad_W2", 2),

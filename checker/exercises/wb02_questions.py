@@ -206,8 +206,8 @@ QUESTIONS = [
     Question("wb02.choice_dz3_dh2", "Which array equals ∇h2 z3, whose entry (i, j) is ∂z3_j/∂h2_i?", "choice",
              _dz3_dh2_claims,
              options={"a": "W3", "b": "W3ᵀ, the transpose of W3", "c": "W2"},
-             why_not={"b": "The transpose puts the logits first, shape (10, 256); with the input axis first the gradient "
-                           "is laid out like W3 itself.",
+             why_not={"b": "The transpose puts the logits first, shape (10, 256); the gradient lists the input's "
+                           "axis first.",
                       "c": "W2 connects h1 to z2; it plays no part in how h2 moves z3."}),
     _shape("wb02.shape_dz3j_dh2", "The shape of ∇h2 z3_j, the gradient of one logit z3_j with respect to h2.",
            (N_H2,), (UNITS.format("h2"),)),
@@ -259,7 +259,7 @@ QUESTIONS = [
              _row_factor_claims,
              options={"a": "h1_i", "b": "(∇z2 CE)_j", "c": "Neither: both change along a row."},
              why_not={"b": "Moving along a row changes the column index j, and this factor depends on j.",
-                      "c": "h1_i depends only on the row index, so it cannot change along a row."}),
+                      "c": "One of the two factors depends on the row index only."}),
     # 7. further back
     _shape("wb02.shape_dh1", "The shape of ∇h1 CE for one example.", (N_H1,), (UNITS.format("h1"),)),
     _shape("wb02.shape_dz1", "The shape of ∇z1 CE for one example.", (N_H1,), (UNITS.format("z1"),)),

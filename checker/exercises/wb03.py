@@ -90,21 +90,22 @@ def _tanh_mistakes(z):
     return [("activation_instead_of_derivative", t),
             ("derivative_of_preactivation", 1 - z ** 2),
             ("sigmoid_rule_on_tanh", t * (1 - t),
-             "uses the sigmoid's rule s(1 − s) with s = tanh(z); for tanh the derivative is 1 − tanh(z)²."),
+             "uses the sigmoid's rule s(1 − s) with s = tanh(z); tanh has a rule of its own: work it out from "
+             "tanh's definition."),
             ("missing_square", 1 - t,
-             "leaves out the square: the derivative is 1 − tanh(z)², not 1 − tanh(z).")]
+             "leaves out a square: look at the power of tanh(z) in your derivative.")]
 
 
 def _relu_mistakes(z):
     return [("activation_instead_of_derivative", relu(z),
-             "returns max(0, z) itself; its derivative is 1 where z > 0 and 0 elsewhere."),
+             "returns max(0, z) itself, not its slope."),
             ("wrong_side_of_kink", (np.asarray(z) < 0).astype(float),
              "is 1 on the wrong side: ReLU has slope 1 where z > 0 and slope 0 where z < 0.")]
 
 
 def _leaky_mistakes(z, alpha):
     return [("activation_instead_of_derivative", leaky_relu(z, alpha),
-             "returns the leaky ReLU itself; its derivative is 1 where z > 0 and alpha elsewhere."),
+             "returns the leaky ReLU itself, not its slope."),
             ("alpha_ignored", relu_grad(z),
              "gives slope 0 for z < 0, like a plain ReLU; the leaky ReLU has slope alpha there."),
             ("alpha_hardcoded", leaky_relu_grad(z, 0.01 if alpha != 0.01 else 0.1),
@@ -116,20 +117,20 @@ def _leaky_mistakes(z, alpha):
 def _elu_mistakes(z, alpha):
     zn = np.minimum(z, 0.0)
     return [("activation_instead_of_derivative", elu(z, alpha),
-             "returns the ELU itself; its derivative is 1 where z > 0 and alpha·e^z elsewhere."),
+             "returns the ELU itself, not its slope."),
             ("alpha_ignored", np.where(np.asarray(z) > 0, 1.0, np.exp(zn)),
-             "leaves alpha out of the slope for z < 0: d/dz alpha(e^z − 1) = alpha·e^z."),
+             "leaves alpha out of the slope for z < 0."),
             ("minus_one_kept", np.where(np.asarray(z) > 0, 1.0, alpha * np.expm1(zn)),
-             "keeps the − 1 of alpha(e^z − 1) in the derivative; a constant has slope 0, so it is alpha·e^z."),
+             "keeps the − 1 of alpha(e^z − 1) in the derivative: what is the slope of a constant?"),
             ("alpha_ignored", relu_grad(z),
-             "gives slope 0 for z < 0, like a plain ReLU; the ELU keeps a slope alpha·e^z there.")]
+             "gives slope 0 for z < 0, like a plain ReLU; the ELU still rises there.")]
 
 
 def _softplus_mistakes(z):
     return [("activation_instead_of_derivative", softplus(z),
-             "returns log(1 + e^z) itself; its derivative is the sigmoid σ(z)."),
+             "returns log(1 + e^z) itself, not its slope."),
             ("sigmoid_of_negative", σ(-z),
-             "is σ(−z); the derivative of log(1 + e^z) is e^z / (1 + e^z) = σ(z)."),
+             "is σ(−z): a sign is flipped somewhere."),
             ("derivative_of_preactivation", σ(z) * (1 - σ(z)),
              "is σ'(z), the derivative of the sigmoid; softplus is one step up: its derivative is σ(z) itself.")]
 
@@ -170,7 +171,7 @@ def _ce_mistakes(z, y):
              "keeps a factor σ'(z): that is the squared error's gradient. With the cross-entropy the σ'(z) of "
              "the sigmoid cancels against the 1/σ(z) of the logarithm."),
             ("extra_activation_derivative", (s - y) * s * (1 - s),
-             "multiplies by σ'(z) once more; σ(z) − y already is the gradient with respect to z.")]
+             "multiplies by σ'(z) once more: look at what cancels when the cross-entropy meets the sigmoid.")]
 
 
 # --- a stack of linear layers ---------------------------------------------------------------------
@@ -192,17 +193,17 @@ def _collapse_cases(rng):
 def _collapse_mistakes(W1, b1, W2, b2, W3, b3):
     right = collapse_linear(W1, b1, W2, b2, W3, b3)
     return [("bias_term_missing", {"W": right["W"], "b": b2 @ W3 + b3},
-             "leaves out b1's contribution: b1 passes through W2 and W3 on its way to the output, so b1 W2 W3 "
-             "belongs to the bias."),
+             "leaves out b1's contribution: follow b1 through the later layers to the output."),
             ("bias_term_missing", {"W": right["W"], "b": b3},
-             "keeps only b3: the earlier biases also reach the output, b1 through W2 W3 and b2 through W3."),
+             "keeps only b3: the earlier biases also reach the output; follow each through the layers after it."),
             ("biases_not_carried", {"W": right["W"], "b": b1.sum() + b2.sum() + b3},
              "adds up the biases without carrying them through the later weight matrices.")]
 
 
 EXERCISES = [
     _elementwise("wb03.tanh_grad", "tanh_grad", tanh_grad, _tanh_mistakes,
-                 ("d/dz tanh(z) = 1 − tanh(z)². np.tanh never overflows; (e^z − e^−z)/(e^z + e^−z) does at |z| = 1000.",)),
+                 ("Write the derivative in terms of tanh(z) itself: np.tanh never overflows, while "
+                  "(e^z − e^−z)/(e^z + e^−z) does at |z| = 1000.",)),
     _elementwise("wb03.relu_grad", "relu_grad", relu_grad, _relu_mistakes,
                  ("A boolean array times 1.0 (or .astype(float)) gives 0s and 1s.",)),
     _elementwise("wb03.leaky_relu_grad", "leaky_relu_grad", leaky_relu_grad, _leaky_mistakes,
@@ -213,8 +214,8 @@ EXERCISES = [
                   "would not pick it; np.exp(np.minimum(z, 0)) avoids the overflow warning.",),
                  cases=_z_alpha_cases((1.0, 0.2, 0.5, 1.0)), arg_names=("z", "alpha")),
     _elementwise("wb03.softplus_grad", "softplus_grad", softplus_grad, _softplus_mistakes,
-                 ("Workbook 00 found this derivative by backpropagation. e^z / (1 + e^z) is nan at z = 1000 "
-                  "(inf / inf); the stable sigmoid of checker.network is not.",)),
+                 ("Workbook 00 found this derivative by backpropagation. Watch z = 1000: a ratio of two "
+                  "exponentials is inf / inf = nan there.",)),
     Exercise("wb03.sigmoid_mse_grad", "sigmoid_mse_grad(z, y)", _binary_cases, sigmoid_mse_grad,
              arg_names=("z", "y"), out_axes=("one entry per example",), mistakes=_mse_mistakes,
              hints=("Two links: ŷ = σ(z), then (y − ŷ)². Multiply their slopes.",)),

@@ -55,18 +55,17 @@ def _layer_cases(rng):
 def _grad_W_mistakes(H, dZ):
     m = H.shape[0]
     return [("outer_of_means", np.outer(H.mean(axis=0), dZ.sum(axis=0)),
-             "is the outer product of the batch's average input with the summed dZ. The products "
-             "H[i, j]·dZ[i, k] must be formed example by example and only then added up: "
-             "the sum over i runs over products, H.T @ dZ, not over each factor separately."),
+             "is the outer product of the batch's average input with the summed dZ. The products of H and dZ "
+             "must be formed example by example and only then added up, not summed factor by factor."),
             ("outer_of_means", np.outer(H.sum(axis=0), dZ.sum(axis=0)) / m,
-             "multiplies the column sums of H and dZ before summing over the examples: the sum over i "
-             "has to run over the products H[i, j]·dZ[i, k], which is H.T @ dZ.")]
+             "multiplies the column sums of H and dZ: the sum over the examples has to run over products "
+             "formed example by example.")]
 
 
 def _grad_b_mistakes(dZ):
     return [("summed_wrong_axis", np.full(dZ.shape[1], dZ.sum()),
-             "adds up every entry of dZ into one number (and repeats it): each bias b_k collects only its own "
-             "column dZ[:, k], summed over the examples (axis 0).")]
+             "adds up every entry of dZ into one number (and repeats it): each bias b_k gets only what "
+             "reached its own column of Z.")]
 
 
 def _batch_m(*args):
@@ -77,12 +76,11 @@ EXERCISES += [
     Exercise("wb04.grad_W", "grad_W(H, dZ)", _layer_cases, lambda H, dZ: H.T @ dZ,
              arg_names=("H", "dZ"), batch_size=_batch_m, mistakes=_grad_W_mistakes,
              out_axes=("one row per unit of the layer's input (fan-in)", "one column per unit of Z (fan-out)"),
-             hints=("Entry (j, k) is Σ_i H[i, j]·dZ[i, k]: a sum over the examples of one outer product each.",
+             hints=("Start from one example: what does it contribute to entry (j, k)? Then combine the examples.",
                     "dZ already holds the gradient of the mean loss, so it carries the 1/m: do not divide again.")),
     Exercise("wb04.grad_b", "grad_b(dZ)", lambda rng: [Case(c.label.split(": H")[0] + f": dZ {c.args[1].shape}",
                                                             (c.args[1],)) for c in _layer_cases(rng)],
              lambda dZ: dZ.sum(axis=0), arg_names=("dZ",), batch_size=_batch_m, mistakes=_grad_b_mistakes,
              out_axes=("one entry per unit of Z (and of b)",),
-             hints=("The same b is added to every row of Z, so b collects the gradient of every row: "
-                    "sum dZ over the examples.",)),
+             hints=("The same b is added to every row of Z: how many rows does each entry of b reach?",)),
 ]

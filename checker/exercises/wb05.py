@@ -72,10 +72,10 @@ def _gradient_cases(rng):
 
 def _gradient_mistakes(f, x, eps):
     return [("forward_difference", forward_differences(f, x, eps),
-             "matches the one-sided difference (f(x + ε) − f(x)) / ε. Its error shrinks only like ε; "
-             "the central difference (f(x + ε) − f(x − ε)) / 2ε cancels the ε² term and is far more accurate."),
+             "matches the one-sided difference (f(x + ε) − f(x)) / ε, whose error shrinks only like ε. Look "
+             "again at the two points the workbook's difference uses."),
             ("half_step", 2 * central_differences(f, x, eps),
-             "is twice the central difference: the two points x + ε and x − ε are 2ε apart, so divide by 2ε.")]
+             "is twice the central difference: how far apart are the two points where you evaluate f?")]
 
 
 def relative_error(a, b):
@@ -105,18 +105,17 @@ def _relative_mistakes(a, b):
     for norm, which in ((float(np.linalg.norm(b)), "b"), (float(np.linalg.norm(a)), "a")):
         if norm:
             out.append(("one_sided_scale", diff / norm,
-                        f"divides by ‖{which}‖ only. Divide by the larger of ‖a‖ and ‖b‖, so that the answer does "
-                        "not depend on which one you call the reference (and never divides by a zero gradient)."))
+                        f"divides by ‖{which}‖ only, so the answer depends on which one you call the reference "
+                        "(and divides by zero when that one is a zero gradient)."))
     return out
 
 
 EXERCISES = [
     Exercise("wb05.numerical_gradient", "numerical_gradient(f, x, eps)", _gradient_cases, central_differences,
              arg_names=("f", "x", "eps"), mistakes=_gradient_mistakes, out_axes=None,
-             hints=("For each entry i: move x_i up by eps, evaluate f, move it down by eps, evaluate f, put it back; "
-                    "(f_plus − f_minus) / (2 * eps).",
+             hints=("For each entry i: move x_i up by eps, evaluate f, move it down by eps, evaluate f, put it back.",
                     "np.ndindex(x.shape) walks over every index of an array of any shape.")),
     Exercise("wb05.relative_error", "relative_error(a, b)", _relative_cases, relative_error,
              arg_names=("a", "b"), mistakes=_relative_mistakes, out_axes=(),
-             hints=("np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b)); return 0.0 when both norms are 0.",)),
+             hints=("np.linalg.norm gives the size of an array of any shape. Return 0.0 when both are zero.",)),
 ]

@@ -495,17 +495,25 @@ def test_the_right_letters_of_the_series_are_balanced():
     assert max(counts.values()) - min(counts[letter] for letter in "abc") <= 1, counts
 
 
+def _solution_of(question):
+    path = next(build.SOLUTIONS.glob(question.id.split(".")[0][2:] + "_*.ipynb"))
+    return path, nbformat.read(path, as_version=4)
+
+
 @pytest.mark.parametrize("question", CHOICES_SERIES, ids=lambda q: q.id)
-def test_each_choice_of_the_solutions_shows_the_displayed_options_and_letter(question):
-    """The real solutions, as the build leaves them: the list and the answer line agree with the question."""
-    workbook, name = question.id.split(".")
-    path = next(build.SOLUTIONS.glob(workbook[2:] + "_*.ipynb"))
-    nb = nbformat.read(path, as_version=4)
+def test_each_choice_of_the_solutions_lists_the_displayed_options(question):
+    """The real solutions, as the build leaves them: the option list agrees with the question."""
+    path, nb = _solution_of(question)
     lists = [m.group(3).strip() for c in nb.cells if c.cell_type == "markdown"
              for m in build.CHOICES.finditer(c.source) if m.group(2) == question.id]
     assert lists == [build.option_lines(question)], f"{path.name}: the option list of {question.id}"
-    letters = [m.group(0) for c in nb.cells if c.cell_type == "code"
-               for line in c.source.split("\n") for m in [build._answer_line(name).match(line)] if m]
+
+
+@pytest.mark.parametrize("question", CHOICES_SERIES, ids=lambda q: q.id)
+def test_each_choice_of_the_solutions_answers_with_the_displayed_letter(question):
+    path, nb = _solution_of(question)
+    pattern = build._answer_line(question.name)
+    letters = [line for c in nb.cells if c.cell_type == "code" for line in c.source.split("\n") if pattern.match(line)]
     assert letters and all(f'"{question.answer()}"' in line or f"'{question.answer()}'" in line for line in letters), (
         f"{path.name}: {letters}, the right letter is {question.answer()}")
 

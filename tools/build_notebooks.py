@@ -663,7 +663,8 @@ def _value_forms(question) -> tuple:
 
 def mentions(text: str, forms) -> str | None:
     """The first number in ``text`` that shows the value of ``forms`` (see _value_forms): the integer or a
-    short value itself, or the value rounded to 3 or more significant digits (its sign aside)."""
+    short value itself, or the value rounded to 3 or more significant digits (its sign aside: a size is
+    as telling as the signed value)."""
     if forms is None:
         return None
     value, exact = forms
@@ -673,8 +674,8 @@ def mentions(text: str, forms) -> str | None:
             number = float(plain)
         except ValueError:
             continue
-        if exact:
-            if abs(number) == abs(value):
+        if exact:   # an integer or a short value: itself, with its sign
+            if number == value:
                 return found
             continue
         digits = len(plain.lstrip("-").split("e")[0].split("E")[0].replace(".", "").lstrip("0"))
@@ -910,7 +911,8 @@ def write_examples() -> None:
 
 def stale(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS, readme: Path | None = README,
           pyproject: Path = PYPROJECT) -> list[str]:
-    """Why notebooks/, the solutions' slide metadata or the README badges are stale; empty when current."""
+    """Why notebooks/, the stored examples, the solutions' slide metadata and choice letters or the README
+    badges are stale, and what the student versions give away (``answer_leaks``); empty when all is well."""
     problems = _example_problems(stored_examples()) + choice_problems(solutions)
     expected = sorted(solutions.glob("*.ipynb"))
     for path in expected:
@@ -978,8 +980,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--check", action="store_true",
-                       help="exit 1 if notebooks/, the stored examples, the slide metadata or the README badges are stale; "
-                            "write nothing")
+                       help="exit 1 if notebooks/, the stored examples, the slide metadata, the choice letters or the "
+                            "README badges are stale, or a student version gives an answer away; write nothing")
     group.add_argument("--execute", action="store_true",
                        help="re-execute every solution notebook in place, then build")
     parser.add_argument("only", nargs="*", type=Path,
@@ -994,9 +996,11 @@ def main(argv=None) -> int:
         for problem in problems:
             print(problem, file=sys.stderr)
         if problems:
-            print("run: python tools/build_notebooks.py", file=sys.stderr)
+            print("run: python tools/build_notebooks.py for what is stale; an answer the student version gives "
+                  "away, or a choice question without its list, is mended in solutions/", file=sys.stderr)
             return 1
-        print("notebooks/, the stored examples, the slide metadata and the README badges are up to date")
+        print("notebooks/, the stored examples, the slide metadata, the choice letters and the README badges are "
+              "up to date, and no student version gives an answer away")
         return 0
     only = [path.resolve() for path in args.only]
     for path in only:

@@ -221,7 +221,7 @@ def judge_dict(value, expected: dict, *, axes=None, mistakes=None, batch_size=No
 
 _MISTAKE_TEXT = {
     "activation_instead_of_derivative":
-        "uses the activation σ(z) itself where its derivative σ'(z) belongs.",
+        "uses σ(z) where its derivative σ'(z) belongs: the activation itself, not its slope.",
     "derivative_of_preactivation":
         "puts the pre-activation z into a rule that is written for another variable. Look at what the "
         "rule's variable stands for.",

@@ -64,7 +64,27 @@ def _subject(entry: Exercise) -> str:
 
 
 def _reproduce(entry, seed) -> str:
-    return f"To see this again: evaluate({entry.id!r}, {entry.name}, seed={seed})."
+    return f"To see this again: check({entry.id!r}, {entry.name}, seed={seed})."
+
+
+_PROBLEM = {"overflow": "numpy overflowed", "invalid value": "numpy made an invalid value (nan)",
+            "divide by zero": "numpy divided by zero"}
+
+
+def _warnings(entry, outcome, case) -> dict:
+    """What was fragile about a call whose value was right, by what it was: numpy's warnings (with the
+    student's line), or an input returned as it is."""
+    out = {}
+    for note in outcome.warnings:
+        kind, _, where = note.partition(" in ")
+        out[note] = (f"{_PROBLEM.get(kind, 'numpy warned: ' + kind)}{' in ' + where if where else ''} "
+                     f"(inputs: {case.label}). The result came out right, but the method is fragile: "
+                     "a step on the way gets too large (or too small) for a float.")
+    if outcome.aliased:
+        names = ", ".join(entry.arg_names[i] if i < len(entry.arg_names) else f"argument {i}" for i in outcome.aliased)
+        out["aliased"] = (f"{entry.name} returns the array it was given ({names}) itself, or a view of it, where "
+                          "a new array is asked for: whoever changes one later changes the other.")
+    return out
 
 
 def _grade_function(entry: Exercise, fn, seed: int, timeout: float, call) -> Result:
@@ -76,6 +96,7 @@ def _grade_function(entry: Exercise, fn, seed: int, timeout: float, call) -> Res
                      f"check needs the function itself, but it got {judge.describe_value(fn)}. "
                      f"Pass the name without calling it: check({entry.id!r}, {entry.name}).", base)
     cases = entry.cases(np.random.default_rng(seed))
+    warnings: dict = {}
     for case in cases:
         details = {**base, "case": case.label}
         outcome = call(fn, case.args, timeout)
@@ -95,9 +116,11 @@ def _grade_function(entry: Exercise, fn, seed: int, timeout: float, call) -> Res
                          "with an in-place operation such as *=, += or a slice assignment. The caller still "
                          "needs its inputs: compute into a new array instead.",
                          {**details, "mutated": [entry.arg_names[i] for i in outcome.mutated]})
+        for key, text in _warnings(entry, outcome, case).items():
+            warnings.setdefault(key, text)   # told once, with the first inputs that showed it
     return Result(entry.id, True, entry.points, entry.points, None,
                   f"Right on all {len(cases)} inputs, from small sizes up to the workbook's full size.",
-                  {**base, "cases": [c.label for c in cases]})
+                  {**base, "cases": [c.label for c in cases]}, warnings=list(warnings.values()))
 
 
 def _raised(entry, fn, error, case, details) -> Result:
@@ -191,11 +214,12 @@ def grade_answer(q: Question, value) -> Result:
         got, want = tuple(int(n) for n in value), tuple(int(n) for n in want)
         if got == want:
             return result(None, "Right.")
+        where = judge.wrong_axes_text(got, want, q.axes)
         if len(got) == len(want) == 2 and got == want[::-1]:
-            return result("transposed", f"{got} has the axes the other way round." + _axes_hint(q))
+            return result("transposed", f"{got} is not right.{where}")
         if len(got) != len(want):
-            return result("wrong_shape", f"{got} has {len(got)} axes; the answer has {len(want)}." + _axes_hint(q))
-        return result("wrong_answer", f"{got} is not right." + _axes_hint(q) + _first_hint(q))
+            return result("wrong_shape", f"{got} has {judge.axes_count(len(got))}.{where}")
+        return result("wrong_answer", f"{got} is not right.{where}" + _first_hint(q))
     if q.kind == "choice":
         letter = str(value).strip().lower()
         options = {k.lower(): k for k in q.options}
@@ -210,10 +234,6 @@ def grade_answer(q: Question, value) -> Result:
     if np.isclose(float(got), float(want), rtol=q.rtol, atol=0.0):
         return result(None, "Right.")
     return result("wrong_answer", f"{float(got):.6g} is not right." + _first_hint(q))
-
-
-def _axes_hint(q: Question) -> str:
-    return (" Axis by axis: " + "; ".join(q.axes) + ".") if q.axes else ""
 
 
 def _first_hint(q: Question) -> str:

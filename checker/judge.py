@@ -76,31 +76,43 @@ def allclose(got, expected) -> bool:
 
 
 # --- messages about shapes -----------------------------------------------------------------
+# They name the axis that is wrong and what it should index; they never spell out the right shape.
 
-def _axes_text(shape, axes) -> str:
-    if not axes or len(axes) != len(shape):
-        return ""
-    parts = [f"axis {i} ({n}): {meaning}" for i, (n, meaning) in enumerate(zip(shape, axes))]
-    return " — " + "; ".join(parts)
+def axes_count(n: int) -> str:
+    return "1 axis" if n == 1 else f"{n} axes"
+
+
+def wrong_axes_text(got: tuple, expected: tuple, axes) -> str:
+    """' Axis 1 (length 7) should have one column per unit of z2.' for each axis whose length is off;
+    for a different number of axes, what each axis of the answer indexes."""
+    got, expected = tuple(got), tuple(expected)
+    meanings = tuple(axes) if axes and len(axes) == len(expected) else None
+    if len(got) != len(expected):
+        text = f" The answer has {axes_count(len(expected))}"
+        if meanings:
+            text += ": " + "; ".join(f"axis {i}: {m}" for i, m in enumerate(meanings))
+        return text + "."
+    wrong = [i for i, (g, e) in enumerate(zip(got, expected)) if g != e]
+    if not meanings:
+        return f" {'Axes' if len(wrong) > 1 else 'Axis'} {', '.join(map(str, wrong))} {'have' if len(wrong) > 1 else 'has'} the wrong length."
+    return "".join(f" Axis {i} (length {got[i]}) should have {meanings[i]}." for i in wrong)
 
 
 def _shape_verdict(got, expected, axes, batch_size) -> Verdict:
     details = {"expected_shape": expected.shape, "got_shape": got.shape}
     if got.ndim == 2 and got.shape == expected.shape[::-1] and allclose(got.T, expected):
-        return Verdict("transposed",
-                       f"is the transpose of the right answer: it has shape {got.shape} where "
-                       f"{expected.shape} is needed{_axes_text(expected.shape, axes)}. "
+        return Verdict("transposed", "is the transpose of the right answer: its axes are the wrong way round. "
                        "Think about which factor indexes the rows.", details)
-    text = f"has shape {got.shape}, but the right answer has shape {expected.shape}{_axes_text(expected.shape, axes)}."
+    text = f"has shape {got.shape}, {axes_count(got.ndim)}."
     if got.size == expected.size and allclose(got.reshape(expected.shape), expected):
-        text += (" The numbers are right, but the shape has an extra axis of length 1 (or lacks one): "
-                 "a (1, n) row or an (n, 1) column is 2-D, while (n,) is 1-D. Return exactly the shape asked for.")
+        text = (f"has the right numbers in the wrong shape {got.shape}: an axis of length 1 too many, or one "
+                "too few (a (1, n) row and an (n, 1) column are 2-D; (n,) is 1-D).")
     elif batch_size and got.shape == (batch_size,) + expected.shape:
-        text += (f" Your extra axis 0 has length m = {batch_size}, the batch: this gradient adds up "
-                 "the contributions of every example, so sum over that axis.")
+        text = (f"has an extra axis 0 of length m = {batch_size}, the batch: one value per example, where the "
+                "answer has one for the whole batch.")
     elif got.ndim == 0:
-        text += " You returned a single number: a dot product where an outer product belongs?"
-    return Verdict("wrong_shape", text, details)
+        text = "is a single number, where an array is asked for."
+    return Verdict("wrong_shape", text + wrong_axes_text(got.shape, expected.shape, axes), details)
 
 
 # --- naming a factor ------------------------------------------------------------------------
@@ -144,8 +156,8 @@ def judge_array(value, expected, *, axes=(), mistakes=None, batch_size=None) -> 
     bad = ~np.isfinite(got) & finite_expected
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
-        return Verdict("nonfinite", f"contains {float(got[index])} at index {index} where the right answer is "
-                       f"{expected[index]:.6g}.", {"index": index, "got": float(got[index]),
+        return Verdict("nonfinite", f"contains {float(got[index])} at index {index}, where the right answer is "
+                       "a finite number.", {"index": index, "got": float(got[index]),
                                                    "expected": float(expected[index])})
 
     close = _close(got, expected)
@@ -209,15 +221,14 @@ def judge_dict(value, expected: dict, *, axes=None, mistakes=None, batch_size=No
 
 _MISTAKE_TEXT = {
     "activation_instead_of_derivative":
-        "uses σ(z) where its derivative σ'(z) = σ(z)(1 − σ(z)) belongs.",
+        "uses σ(z) where its derivative σ'(z) belongs: the activation itself, not its slope.",
     "derivative_of_preactivation":
-        "applies s(1 − s) to z itself; the formula needs s = σ(z), the activation, not the pre-activation z.",
+        "puts the pre-activation z into a rule that is written for another variable. Look at what the "
+        "rule's variable stands for.",
     "missing_activation_derivative":
         "leaves out the σ'(z) factor: the gradient has to pass back through the sigmoid.",
     "missing_upstream":
-        "leaves out the upstream gradient: σ'(z) is only the local factor; multiply it by the gradient "
-        "arriving from the layer above.",
+        "is only the local slope: it leaves out the upstream gradient, the one that arrives from further up.",
     "wrong_axis":
-        "normalises along the wrong axis: with a batch, each row (one example) must sum to 1, so the "
-        "softmax runs along the last axis.",
+        "normalises along the wrong axis. Think about which axis holds the logits of one example.",
 }

@@ -48,6 +48,8 @@ class Result(Shown):
     right parameter).  diagnosis: a stable code (see README) or None when passed.
     message: the feedback a student reads.  details: which key, worst index, expected vs got,
     max relative error, the seed and the inputs' label — for instructors and tests.
+    warnings: for a pass, what was fragile on the way (numpy overflowed, an input was returned
+    as it is); shown under the message, and the headline says "with a warning".
     """
     exercise_id: str
     passed: bool
@@ -56,22 +58,33 @@ class Result(Shown):
     diagnosis: str | None
     message: str
     details: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
 
     @property
     def headline(self) -> str:
-        mark = "✓ Passed" if self.passed else ("… Not done yet" if self.diagnosis == "not_implemented" else "✗ Not passed")
+        if self.passed:
+            mark = "✓ Passed" + (f", with {_count(len(self.warnings), 'warning')}" if self.warnings else "")
+        else:
+            mark = "… Not done yet" if self.diagnosis == "not_implemented" else "✗ Not passed"
         return f"{mark}: {self.exercise_id} ({_points(self.score)}/{_points(self.max_score)} points)"
 
+    def _body(self) -> list[str]:
+        return ([self.message] if self.message else []) + [f"⚠ Warning: {w}" for w in self.warnings]
+
     def text(self) -> str:
-        return f"{self.headline}\n{self.message}" if self.message else self.headline
+        return "\n".join([self.headline] + self._body())
 
     __str__ = text
 
     def _repr_html_(self) -> str:
-        colour = "#1a7f37" if self.passed else "#b35900"
-        body = f"<div style='white-space:pre-wrap'>{html.escape(self.message)}</div>" if self.message else ""
+        colour = "#1a7f37" if self.passed and not self.warnings else ("#9a6700" if self.passed else "#b35900")
+        body = "".join(f"<div style='white-space:pre-wrap'>{html.escape(part)}</div>" for part in self._body())
         return (f"<div role='status' style='border-left:4px solid {colour};padding:4px 10px;margin:4px 0'>"
                 f"<strong>{html.escape(self.headline)}</strong>{body}</div>")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"a {noun}" if n == 1 else f"{n} {noun}s"
 
 
 
@@ -101,7 +114,7 @@ class Report(Shown):
         if result is None:
             return f"✗ not found: define {name}"
         if result.passed:
-            return "✓ passed"
+            return "✓ passed" + (", with a warning" if result.warnings else "")
         if result.diagnosis == "not_implemented":
             return "… not done yet"
         return f"✗ {result.diagnosis.replace('_', ' ')}"

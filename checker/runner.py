@@ -1,8 +1,11 @@
 """Call a student's function without letting it hurt the caller.
 
-Each call runs in a worker thread with a time limit, on copies of the inputs, with numpy's
-floating-point warnings silenced (a harmless overflow is not a failure).  Whatever happens
-comes back as an ``Outcome``; nothing the function does is raised here.
+Each call runs in a worker thread with a time limit, on copies of the inputs.  numpy's
+floating-point warnings (overflow, invalid value, division by zero) are not printed: a handler
+set with ``np.errstate`` inside the worker (context-local in numpy 2, so no global state is
+touched) records each one with the student's own line, and the judge passes a right answer
+*with a warning* when it came through an overflow.  Whatever happens comes back as an
+``Outcome``; nothing the function does is raised here.
 
 Threads rather than processes: they work the same on Linux, macOS, Windows and Colab, need
 no pickling, and a Python-level infinite loop is stopped by raising an exception inside the
@@ -15,8 +18,8 @@ import linecache
 import os
 import sysconfig
 import threading
+import sys
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,12 +55,21 @@ class ErrorInfo:
 
 @dataclass
 class Outcome:
-    """How one call ended: status is 'returned', 'raised' or 'timeout'."""
+    """How one call ended: status is 'returned', 'raised' or 'timeout'.
+
+    mutated: positions of the arguments the function changed.
+    warnings: what numpy warned about on the way, one string per distinct problem and line
+        ("overflow at line 3: return 1 / (1 + np.exp(-z))").
+    aliased: positions of the arguments that the returned value is, or shares memory with
+        (for a dict value: any of its entries).
+    """
     status: str
     value: Any = None
     error: ErrorInfo | None = None
     seconds: float = 0.0
-    mutated: tuple = field(default_factory=tuple)  # positions of the arguments it changed
+    mutated: tuple = field(default_factory=tuple)
+    warnings: tuple = field(default_factory=tuple)
+    aliased: tuple = field(default_factory=tuple)
 
 
 def _is_student_frame(filename: str) -> bool:
@@ -98,14 +110,49 @@ def _same(before, after) -> bool:
     return True
 
 
+def _arrays(value) -> list:
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, dict):
+        return [v for v in value.values() if isinstance(v, np.ndarray)]
+    return []
+
+
+def aliased(value, given) -> tuple:
+    """Positions of the arguments ``given`` whose arrays the returned ``value`` is or shares memory with."""
+    out = _arrays(value)
+    return tuple(i for i, arg in enumerate(given)
+                 if any(np.may_share_memory(a, b) for a in out for b in _arrays(arg)))
+
+
+class FloatingPointLog:
+    """An ``np.errstate`` call handler that notes each problem once, with the student's line."""
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def __call__(self, kind: str, flag: int) -> None:
+        frame = sys._getframe(1)
+        while frame is not None and not _is_student_frame(frame.f_code.co_filename):
+            frame = frame.f_back
+        where = ""
+        if frame is not None:
+            line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+            where = f" in {frame.f_code.co_name}, line {frame.f_lineno}" + (f": {line}" if line else "")
+        note = f"{kind}{where}"
+        if note not in self.seen:
+            self.seen.append(note)
+
+
 def call(fn, args: tuple, timeout: float) -> Outcome:
     """Call ``fn(*copies of args)`` in a worker thread; never raises for what fn does."""
     given = tuple(_copy(a) for a in args)
     box: dict = {}
+    log = FloatingPointLog()
 
     def work():
         try:
-            with np.errstate(all="ignore"):
+            with np.errstate(over="call", invalid="call", divide="call", under="ignore", call=log):
                 box["value"] = fn(*given)
         except _Stop:
             box["timeout"] = True
@@ -114,21 +161,21 @@ def call(fn, args: tuple, timeout: float) -> Outcome:
 
     worker = threading.Thread(target=work, name="checker-student-call", daemon=True)
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        worker.start()
-        worker.join(timeout)
-        if worker.is_alive():
-            _interrupt(worker)
-            worker.join(0.5)
-            return Outcome("timeout", seconds=time.perf_counter() - start)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        _interrupt(worker)
+        worker.join(0.5)
+        return Outcome("timeout", seconds=time.perf_counter() - start)
     seconds = time.perf_counter() - start
     if "error" in box:
         return Outcome("raised", error=box["error"], seconds=seconds)
     if box.get("timeout"):
         return Outcome("timeout", seconds=seconds)
     mutated = tuple(i for i, (a, g) in enumerate(zip(args, given)) if not _same(a, g))
-    return Outcome("returned", value=box.get("value"), seconds=seconds, mutated=mutated)
+    value = box.get("value")
+    return Outcome("returned", value=value, seconds=seconds, mutated=mutated, warnings=tuple(log.seen),
+                   aliased=aliased(value, given))
 
 
 def _interrupt(thread: threading.Thread) -> None:

@@ -1,5 +1,8 @@
 """Multiple-choice questions in a notebook: a small widget, and the same question as plain text.
 
+In the workbooks the answer is the variable of the answer cell, graded by ``check``; the widget is a
+live poll for the classroom walkthrough, in cells tagged ``solution-only``.
+
     from checker.widgets import multiple_choice
     multiple_choice("wb02.choice_dz1")      # last line of a cell: shows the question
 

@@ -225,3 +225,27 @@ def test_a_choice_widget_answers_the_keyboard(lab, browser):
     finally:
         page.close()
         _shut_down_kernels(url)
+
+
+VISIBLE_SETUP_LINES = """(cell) => {
+    const input = cell.querySelector('.jp-Cell-inputWrapper');
+    const lines = [...input.querySelectorAll('.cm-line')].filter(l => l.getBoundingClientRect().height > 0);
+    return {lines: lines.length, collapsed: !!input.querySelector('.jp-Placeholder'),
+            height: Math.round(input.getBoundingClientRect().height)};
+}"""
+
+
+def test_a_student_sees_at_most_ten_lines_of_the_setup_cell(lab, browser):
+    """What JupyterLab shows of the setup cell when a student opens a workbook: a collapsed input."""
+    url, work = lab
+    rel = next(r for r in NOTEBOOKS if r.startswith("notebooks/"))
+    page = _open(browser, url, rel)
+    try:
+        setup = page.locator(".jp-Notebook .jp-CodeCell").first
+        seen = setup.evaluate(VISIBLE_SETUP_LINES)
+        print(f"setup cell of {rel} as opened: {seen}")
+        assert seen["collapsed"] and seen["lines"] <= 10, seen
+        _shoot(page, rel, "setup-cell", setup)
+    finally:
+        page.close()
+        _shut_down_kernels(url)

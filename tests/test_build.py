@@ -3,9 +3,13 @@ import importlib.util
 import json
 from pathlib import Path
 
+from collections import Counter
+
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from checker.exercises import Question, registry
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("build_notebooks", ROOT / "tools" / "build_notebooks.py")
@@ -190,8 +194,12 @@ def paths(tmp_path):
 
 
 @pytest.fixture
-def tree(tmp_path):
-    """A solutions/ with two notebooks, a README and a pyproject.toml, and a freshly built notebooks/."""
+def tree(tmp_path, monkeypatch):
+    """A solutions/ with two notebooks, a README and a pyproject.toml, and a freshly built notebooks/.
+
+    The series' choice questions are left out: these two notebooks hold none of them.
+    """
+    monkeypatch.setattr(build, "choice_questions", dict)
     solutions, notebooks = tmp_path / "solutions", tmp_path / "notebooks"
     solutions.mkdir()
     (tmp_path / "README.md").write_text(README)
@@ -269,6 +277,7 @@ def test_setup_cell_goes_before_the_first_code_cell_of_the_student_version_only(
                                               nb.cells[2].id, nb.cells[3].id]
     cell = student.cells[2]
     assert cell.source == SETUP.source and cell.outputs == [] and cell.execution_count is None
+    assert cell.metadata == {"cellView": "form", "jupyter": {"source_hidden": True}}      # shown collapsed
     assert 'REPOSITORY, BRANCH = "https://github.com/someone/bw", "main"' in cell.source
     assert "setup-checker" not in [c.id for c in nb.cells]        # the solution is unchanged
     nbformat.validate(student)
@@ -421,3 +430,220 @@ def test_check_catches_stale_slide_metadata_and_the_build_only_touches_metadata(
     assert after.cells[0].metadata["slideshow"] == {"slide_type": "fragment"}
     assert after.cells[0].outputs == nb.cells[0].outputs and after.cells[0].source == nb.cells[0].source
     assert run_check(solutions, notebooks) == 0
+
+
+# --- multiple choice: displayed options and letters ------------------------------------------------
+
+CHOICE = Question("wb99.choice_kind", "What kind of matrix is it?", "choice", lambda: "c",
+                  options={"a": "full", "b": "zero", "c": "diagonal"}, why_not={"a": "x", "b": "y"})
+
+
+def choice_notebook(listed="* (a) old text\n* (b) older", letter="a"):
+    return notebook(
+        new_markdown_cell(f"**Q1.** Which?\n\n<!-- choices: wb99.choice_kind -->\n{listed}\n<!-- end choices -->\n\n"
+                          "Write the letter of your choice in the cell below; `check` says whether it is right."),
+        code(f'### BEGIN SOLUTION\nchoice_kind = "{letter}"  # the diagonal one\n### END SOLUTION\n'
+             'check("wb99.choice_kind", choice_kind)'),
+        code('choice_kind = "a"  # outside a region: left alone'))
+
+
+def test_the_build_writes_the_displayed_options_and_the_right_letter_into_the_solution():
+    nb = build.with_choices(choice_notebook(), "wb99", {CHOICE.id: CHOICE})
+    assert ("<!-- choices: wb99.choice_kind -->\n* (a) full\n* (b) zero\n* (c) diagonal\n<!-- end choices -->"
+            in nb.cells[0].source)
+    assert 'choice_kind = "c"  # the diagonal one' in nb.cells[1].source
+    assert nb.cells[2].source == 'choice_kind = "a"  # outside a region: left alone'
+    again = build.with_choices(nb, "wb99", {CHOICE.id: CHOICE})
+    assert [c.source for c in again.cells] == [c.source for c in nb.cells]          # idempotent
+    student = build.strip_solutions(nb)
+    assert student.cells[1].source.startswith("choice_kind = ...  # your answer")
+
+
+def test_check_reports_stale_choice_letters_and_the_build_fixes_them(tree, monkeypatch, capsys):
+    solutions, notebooks = tree
+    monkeypatch.setattr(build, "choice_questions", lambda: {CHOICE.id: CHOICE})
+    nbformat.write(choice_notebook(), solutions / "99_c.ipynb")
+    build.main(paths(solutions.parent))
+    assert run_check(solutions, notebooks) == 0
+    nbformat.write(choice_notebook(letter="b"), solutions / "99_c.ipynb")
+    assert run_check(solutions, notebooks) == 1
+    assert "99_c.ipynb: stale slide metadata or choice letters" in capsys.readouterr().err
+    build.main(paths(solutions.parent))
+    assert 'choice_kind = "c"' in nbformat.read(solutions / "99_c.ipynb", as_version=4).cells[1].source
+
+
+def test_a_choice_question_without_its_list_or_answer_line_is_reported(tmp_path):
+    other = Question("wb99.choice_other", "?", "choice", lambda: "a", options={"a": "1", "b": "2", "c": "3"})
+    nbformat.write(choice_notebook(), tmp_path / "99_c.ipynb")
+    problems = build.choice_problems(tmp_path, {CHOICE.id: CHOICE, other.id: other})
+    assert problems == [
+        "wb99.choice_other: no option list <!-- choices: wb99.choice_other --> … <!-- end choices --> in any solution",
+        'wb99.choice_other: no answer line choice_other = "…" in its solution']
+    nb = choice_notebook()
+    nb.cells[0].source = nb.cells[0].source.replace("wb99.choice_kind", "wb99.choice_kindd")
+    nbformat.write(nb, tmp_path / "99_c.ipynb")
+    assert any("choice_kindd --> names no multiple-choice question" in p
+               for p in build.choice_problems(tmp_path, {CHOICE.id: CHOICE}))
+
+
+CHOICES_SERIES = [q for q in registry().values() if isinstance(q, Question) and q.kind == "choice"]
+
+
+def test_the_right_letters_of_the_series_are_balanced():
+    counts = Counter(q.answer() for q in CHOICES_SERIES)
+    assert len(CHOICES_SERIES) >= 20 and set(counts) <= {"a", "b", "c"}, counts
+    assert max(counts.values()) - min(counts[letter] for letter in "abc") <= 1, counts
+
+
+def _solution_of(question):
+    path = next(build.SOLUTIONS.glob(question.id.split(".")[0][2:] + "_*.ipynb"))
+    return path, nbformat.read(path, as_version=4)
+
+
+@pytest.mark.parametrize("question", CHOICES_SERIES, ids=lambda q: q.id)
+def test_each_choice_of_the_solutions_lists_the_displayed_options(question):
+    """The real solutions, as the build leaves them: the option list agrees with the question."""
+    path, nb = _solution_of(question)
+    lists = [m.group(3).strip() for c in nb.cells if c.cell_type == "markdown"
+             for m in build.CHOICES.finditer(c.source) if m.group(2) == question.id]
+    assert lists == [build.option_lines(question)], f"{path.name}: the option list of {question.id}"
+
+
+@pytest.mark.parametrize("question", CHOICES_SERIES, ids=lambda q: q.id)
+def test_each_choice_of_the_solutions_answers_with_the_displayed_letter(question):
+    path, nb = _solution_of(question)
+    pattern = build._answer_line(question.name)
+    letters = [line for c in nb.cells if c.cell_type == "code" for line in c.source.split("\n") if pattern.match(line)]
+    assert letters and all(f'"{question.answer()}"' in line or f"'{question.answer()}'" in line for line in letters), (
+        f"{path.name}: {letters}, the right letter is {question.answer()}")
+
+
+# --- answer leaks ----------------------------------------------------------------------------------
+
+NUMBER = Question("wb01.some_number", "A number the workbook asks for.", "number", lambda: 0.7310585786300049)
+
+
+def leaks(tmp_path, *cells, name="01_x.ipynb"):
+    """What --check finds in a solution notebook made of these cells (the real exercises, plus NUMBER)."""
+    path = tmp_path / name
+    nbformat.write(notebook(*cells), path)
+    return build.answer_leaks(path, {**registry(), NUMBER.id: NUMBER})
+
+
+def stub(name, args, body, exercise):
+    return code(f"def {name}({args}):\n    ### BEGIN SOLUTION\n    {body}\n    ### END SOLUTION\n\n"
+                f"check({exercise!r}, {name})")
+
+
+GRAD_Z3 = stub("grad_z3", "h3, y", "return h3 - y", "wb01.grad_z3")
+SETUP_01 = code("import numpy as np\nfrom checker import check, example\nex = example('wb01')\nh3, y = ex.h3, ex.y")
+
+
+def test_the_softmax_jacobian_path_before_the_grad_z3_stub_is_a_leak(tmp_path):
+    confirm = code("J = np.diag(h3) - np.outer(h3, h3)\ndh3 = -y / h3\nprint(np.allclose(J @ dh3, dz3_measured))")
+    found = leaks(tmp_path, SETUP_01, confirm, GRAD_Z3)
+    assert any("`J @ dh3` computes its answer from its inputs, wb01.grad_z3" in p for p in found), found
+
+
+def test_h3_minus_y_before_or_after_the_grad_z3_stub_is_a_leak(tmp_path):
+    for cells in ([code("dz3 = h3 - y"), GRAD_Z3], [GRAD_Z3, code("print(np.allclose(-y + h3, numerical))")]):
+        found = leaks(tmp_path, SETUP_01, *cells)
+        assert len(found) == 1 and "wb01.grad_z3" in found[0], found
+
+
+def test_an_expression_of_the_solution_region_is_a_leak_even_when_it_is_not_the_answer(tmp_path):
+    through_jacobian = stub("grad_z3", "h3, y", "J = np.diag(h3) - np.outer(h3, h3)\n    return J @ (-y / h3)",
+                            "wb01.grad_z3")
+    found = leaks(tmp_path, SETUP_01, code("J = np.diag(h3) - np.outer(h3, h3)"), through_jacobian)
+    assert any("`np.diag(h3) - np.outer(h3, h3)` is an expression of its solution" in p for p in found), found
+
+
+SETUP_02 = code("import numpy as np\nfrom checker import check, example\nex = example('wb02')\n"
+                "sigmoid = lambda z: 1 / (1 + np.exp(-z))")
+
+
+@pytest.mark.parametrize("confirm, stub_cell, shown", [
+    ("print(W3 @ dz3)", stub("grad_h2", "W3, dz3", "return W3 @ dz3", "wb02.grad_h2"), "W3 @ dz3"),
+    ("print(dz3 @ ex.W3.T)", stub("grad_h2", "W3, dz3", "return W3 @ dz3", "wb02.grad_h2"), "dz3 @ W3.T"),
+    ("print(np.dot(ex['W3'], dz3))", stub("grad_h2", "W, dz", "return W @ dz", "wb02.grad_h2"), "W3 @ dz3"),
+    ("slope2 = sigmoid(z2) * (1 - sigmoid(z2))\nsame(np.diag(slope2) @ dh2, slope2 * dh2)",
+     stub("grad_z2", "z2, dh2", "return sigmoid_grad(z2) * dh2", "wb02.grad_z2"), "slope2 * dh2"),
+    ("G = np.outer(h1, dz2)", stub("grad_W2", "h1, dz2", "return np.outer(h1, dz2)", "wb02.grad_W2"),
+     "np.outer(h1, dz2)"),
+    ("G = h1[:, None] * dz2[None, :]", stub("grad_W2", "h1, dz2", "return np.outer(h1, dz2)", "wb02.grad_W2"),
+     "h1[:, None] * dz2[None, :]"),
+])
+def test_workbook_02_confirmations_that_compute_the_next_answer_are_leaks(tmp_path, confirm, stub_cell, shown):
+    """(shown as the check writes it: ``ex.W3`` and ``ex['W3']`` as ``W3``, ``np.dot`` as ``@``)"""
+    found = leaks(tmp_path, SETUP_02, code(confirm), stub_cell, name="02_x.ipynb")
+    assert any(f"`{shown}`" in p for p in found), found
+
+
+def test_a_confirmation_with_the_students_own_function_is_no_leak(tmp_path):
+    confirm = code("dz3 = ex.yours('dz3', grad_z3, ex.h3, ex.y)\n"
+                   "print('agrees with central differences:', np.allclose(dz3, numerical))")
+    assert leaks(tmp_path, SETUP_01, GRAD_Z3, confirm) == []
+
+
+def test_a_solution_only_cell_is_no_leak(tmp_path):
+    assert leaks(tmp_path, SETUP_01, GRAD_Z3, code("print(h3 - y)", tags=["solution-only"])) == []
+
+
+@pytest.mark.parametrize("source", [
+    "print(lookup('wb01.grad_z3').reference(h3, y))", "from checker import network\nnetwork.softmax(z)",
+    "from checker.exercises import registry", "registry()['wb01.n_params'].answer()", "import checker.network",
+    "checker.network.softmax(z)",
+])
+def test_a_student_cell_may_not_use_the_reference_or_an_answer_key(tmp_path, source):
+    found = leaks(tmp_path, code(source))
+    assert len(found) == 1 and "uses the reference or an answer key" in found[0], found
+
+
+def number_cells(*before, after=()):
+    answer = code("### BEGIN SOLUTION\nsome_number = 0.7310585786300049\n### END SOLUTION\n"
+                  "check('wb01.some_number', some_number)")
+    return [*before, answer, *after]
+
+
+def test_a_graded_number_computed_right_below_its_answer_cell_is_a_leak(tmp_path):
+    below = code("print(f'{1 / (1 + np.exp(-1.0)):.4f}')")
+    below.outputs = [new_output("stream", name="stdout", text="0.7311\n")]
+    found = leaks(tmp_path, *number_cells(after=[below]))
+    assert len(found) == 1 and "its output in the solution shows 0.7311, the value of wb01.some_number" in found[0]
+
+
+@pytest.mark.parametrize("cell, leak", [
+    (new_markdown_cell("The neuron's output is 0.731; now compute it yourself."), True),
+    (new_markdown_cell("Keep 3 digits: 0.73 is not enough."), False),     # two digits tell nothing
+    (code("assert abs(some_number - 0.73106) < 1e-5"), True),
+    (new_markdown_cell("Compute the output of the neuron (about 73 %?)."), False),
+])
+def test_a_graded_number_stated_before_its_answer_cell_is_a_leak(tmp_path, cell, leak):
+    cell.outputs = [] if cell.cell_type == "code" else None
+    if cell.cell_type == "markdown":
+        del cell["outputs"]
+    found = leaks(tmp_path, *number_cells(cell))
+    assert bool(found) == leak, found
+
+
+def test_a_graded_number_in_markdown_after_its_answer_cell_is_no_leak(tmp_path):
+    assert leaks(tmp_path, *number_cells(after=[new_markdown_cell("So f = 0.7311: the neuron is fairly sure.")])) == []
+
+
+@pytest.mark.parametrize("text, found", [("658,698 parameters", "658,698"), ("658{,}698", "658,698"),
+                                         ("658698.0", "658698.0"), ("6586980", None), ("1658698", None)])
+def test_an_integer_is_found_in_its_usual_forms(text, found):
+    assert build.mentions(text, (658698.0, True)) == found
+
+
+@pytest.mark.parametrize("text, found", [("-0.1304", "-0.1304"), ("0.130", "0.130"), ("−0.13038", "−0.13038"),
+                                         ("-0.13", None), ("-0.1305", None), ("0.13037701", "0.13037701")])
+def test_a_value_is_found_at_three_or_more_significant_digits(text, found):
+    assert build.mentions(text, (-0.1303770123, False)) == found
+
+
+def test_the_check_on_this_checkouts_solutions_lists_its_findings_by_cell():
+    """Whatever today's solutions hold, every finding names the notebook and the cell."""
+    for path in build.SOLUTIONS.glob("*.ipynb"):
+        for problem in build.answer_leaks(path):
+            assert problem.startswith(f"{path}: student version, cell "), problem

@@ -78,8 +78,8 @@ NUMBER = Question("wb99.n", "how many parameters", "number", lambda: 658698)
 @pytest.mark.parametrize("question, value, code, words", [
     (SHAPE, (512, 256), None, "Right"),
     (SHAPE, [512, 256], None, "Right"),
-    (SHAPE, (256, 512), "transposed", "other way round"),
-    (SHAPE, (512,), "wrong_shape", "1 axes"),
+    (SHAPE, (256, 512), "transposed", "Axis 0 (length 256) should have rows: h1"),
+    (SHAPE, (512,), "wrong_shape", "(512,) has 1 axis. The answer has 2 axes: axis 0: rows: h1; axis 1: columns: z2."),
     (SHAPE, (512, 255), "wrong_answer", "not right"),
     (SHAPE, "512x256", "wrong_type", "tuple of whole numbers"),
     (SHAPE, ..., "not_implemented", "not answered yet"),

@@ -43,6 +43,15 @@ def test_render_writes_the_repository_and_branch_once_and_nothing_else_is_templa
     assert "from checker" not in source and not re.search(r"^import checker", source, re.MULTILINE)
 
 
+def test_a_student_sees_one_line_of_it_the_input_is_collapsed():
+    """JupyterLab, Notebook 7 and VS Code hide the input of a cell with jupyter.source_hidden; Colab shows
+    a cellView form as its #@title line (tests/test_browser.py measures what JupyterLab shows)."""
+    source = setup_cell.render(REPO, BRANCH)
+    assert source.splitlines()[0] == f"#@title {setup_cell.TITLE}"
+    assert setup_cell.METADATA == {"cellView": "form", "jupyter": {"source_hidden": True}}
+    assert len(setup_cell.TITLE) <= 80
+
+
 @pytest.mark.parametrize("bad", ["", 'https://x"; import os; "', "a\nb"])
 def test_render_refuses_values_that_are_not_plain_strings(bad):
     with pytest.raises(ValueError):

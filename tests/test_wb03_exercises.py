@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from checker import evaluate, examples, network
-from checker.exercises import Exercise, Question, lookup, registry, wb03
+from checker.exercises import as_written, Exercise, lookup, Question, registry, wb03
 
 σ = network.sigmoid
 

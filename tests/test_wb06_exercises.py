@@ -82,7 +82,7 @@ WRONG = [
      "scale", "exactly m = 4 times"),
     ("wb06.backward", lambda X, Y, p: {k: v for k, v in network.backward(X, Y, p).items() if k != "W1"},
      "wrong_type", "W1"),
-    ("wb06.sgd_step", lambda p, g, lr: {k: p[k] + lr * g[k] for k in p}, "gradient_ascent", "uphill"),
+    ("wb06.sgd_step", lambda p, g, lr: {k: p[k] + lr * g[k] for k in p}, "gradient_ascent", "larger loss"),
     ("wb06.sgd_step", lambda p, g, lr: {k: p[k] - g[k] for k in p}, "missing_learning_rate", "learning rate"),
     ("wb06.sgd_step", lambda p, g, lr: {k: -lr * g[k] for k in p}, "returns_the_step", "new parameters"),
     ("wb06.sgd_step", sgd_step_in_place, "mutated_input", "params"),

@@ -19,7 +19,31 @@ What the build does to each solution notebook:
   kernelspec is python3; cell ids are those of the solution.
 * The setup cell of tools/setup_cell.py (id ``setup-checker``) is inserted before the first code
   cell: it installs the checker on Colab, Binder or a local checkout when it is not importable.
+  Its input is collapsed (``jupyter.source_hidden``; on Colab a form with its ``#@title``).
 * Cells tagged ``solution-only`` are left out: the confirmations that show a worked answer.
+* Each multiple-choice question's options are written, in their displayed letters (see
+  checker.exercises.reletter), between ``<!-- choices: wbNN.choice_x -->`` and ``<!-- end choices -->``
+  in the solution's markdown, one ``* (a) text`` line each, and the right letter into its answer line
+  ``choice_x = "b"`` inside a SOLUTION region, so the solution and the student version agree.
+
+``--check`` also fails when the student version would give an answer away (``answer_leaks``); it
+reads only the solutions and the exercise registry:
+
+* a graded function (a ``def name(`` with a SOLUTION region, where ``wbNN.name`` is an Exercise of the
+  workbook): no other code cell of the student version holds an expression of its solution region
+  that has two steps, or one step on two variables (``h3 - y``, ``np.outer(h1, dz2)``), written as
+  it is or with operands of + and * swapped, ``A @ B`` as ``B.T @ A.T``, ``np.dot``, ``ex.h1`` or
+  ``cache["h1"]`` for ``h1``; nor a formula that computes the function's answer from its inputs
+  (tried on the exercise's own inputs, with the notebook's earlier assignments put in:
+  ``slope2 * dh2`` after ``slope2 = sigmoid(z2) * (1 - sigmoid(z2))``), before the stub or after it;
+* no code cell of the student version uses the reference or the answer keys (``network.``,
+  ``checker.network``, ``checker.exercises``, ``lookup(``, ``registry(``, ``.reference``, ``.answer(``);
+* a graded number: its value (the integer, or rounded to 3 or more significant digits) is in no
+  student code cell, no markdown before its answer cell, and no stored output of a solution cell
+  that the student version keeps (a cell that prints the number it asks for, in the solution, would
+  print it for the student too).  One-digit integers, the network's sizes and numbers of the
+  question's own prompt are too common to look for.
+* every multiple-choice question has its option list in a solution, and its answer line.
 
 Besides notebooks/, the build keeps three things in step with the sources, and ``--check`` fails when
 any is stale:
@@ -29,7 +53,8 @@ any is stale:
   on with where a function is still unfinished; it never holds the answer to a graded number;
 
 * the slide metadata of solutions/*.ipynb (``metadata.slideshow.slide_type``, for
-  jupyterlab-rise), derived by ``slide_types``; only that metadata is rewritten, in place;
+  jupyterlab-rise), derived by ``slide_types``, and their choice lists and letters (above); only
+  those are rewritten, in place;
 * README.md's "Open in Colab" / "Binder" badges between ``<!-- badges:start -->`` and
   ``<!-- badges:end -->``, from ``[tool.backprop-workbooks] repository`` and ``branch`` in
   pyproject.toml (the one place the public repository URL is set).
@@ -38,8 +63,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import builtins
 import copy
 import importlib.util
+import math
 import re
 import sys
 import tomllib
@@ -209,9 +236,521 @@ def with_slides(nb):
 
 def setup_cell(repository: str, branch: str):
     """The student notebook's setup cell (tools/setup_cell.py rendered for this repository)."""
-    cell = nbformat.v4.new_code_cell(setup_cell_template.render(repository, branch))
+    cell = nbformat.v4.new_code_cell(setup_cell_template.render(repository, branch),
+                                     metadata=copy.deepcopy(setup_cell_template.METADATA))
     cell.id = setup_cell_template.CELL_ID
     return cell
+
+
+# --- multiple choice: the displayed letters -------------------------------------------------------
+
+CHOICES = re.compile(r"(<!--\s*choices:\s*(\S+?)\s*-->)(.*?)(<!--\s*end choices\s*-->)", re.DOTALL)
+
+
+def workbook_of(path: Path) -> str:
+    """'solutions/02_backprop….ipynb' -> 'wb02'."""
+    return "wb" + Path(path).name.split("_", 1)[0]
+
+
+def choice_questions() -> dict:
+    """id -> every multiple-choice question of the series, re-lettered (checker.exercises.reletter)."""
+    sys.path.insert(0, str(ROOT))
+    from checker.exercises import Question, registry
+    return {i: q for i, q in registry().items() if isinstance(q, Question) and q.kind == "choice"}
+
+
+def option_lines(question) -> str:
+    return "\n".join(f"* ({letter}) {text}" for letter, text in question.options.items())
+
+
+def _answer_line(name: str) -> re.Pattern:
+    return re.compile(rf"^(\s*{re.escape(name)}\s*=\s*)([\"'])[A-Za-z]\2(.*)$")
+
+
+def with_choices(nb, workbook: str, questions: dict | None = None):
+    """A copy of the solution ``nb`` whose choice lists (between ``<!-- choices: ID -->`` and
+    ``<!-- end choices -->``) hold the displayed options, one ``* (a) text`` line each, and whose
+    answer lines ``choice_x = "b"`` inside a SOLUTION region hold the displayed right letter."""
+    questions = choice_questions() if questions is None else questions
+    answers = {q.name: _answer_line(q.name) for i, q in questions.items() if i.startswith(workbook + ".")}
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = CHOICES.sub(
+                lambda m: (f"{m.group(1)}\n{option_lines(questions[m.group(2)])}\n{m.group(4)}"
+                           if m.group(2) in questions else m.group(0)), cell.source)
+        elif cell.cell_type == "code" and CODE_BEGIN in cell.source:
+            lines, inside = cell.source.split("\n"), False
+            for number, line in enumerate(lines):
+                inside = (inside or line.strip() == CODE_BEGIN) and line.strip() != CODE_END
+                for name, pattern in answers.items() if inside else ():
+                    match = pattern.match(line)
+                    if match:
+                        letter = questions[f"{workbook}.{name}"].answer()
+                        lines[number] = f"{match.group(1)}{match.group(2)}{letter}{match.group(2)}{match.group(3)}"
+            cell.source = "\n".join(lines)
+    return nb
+
+
+def choice_problems(solutions: Path, questions: dict | None = None) -> list[str]:
+    """Choice questions without an option list or an answer line in the solutions; lists of unknown ids."""
+    questions = choice_questions() if questions is None else questions
+    listed, answered, problems = set(), set(), []
+    for path in sorted(solutions.glob("*.ipynb")):
+        workbook = workbook_of(path)
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                for match in CHOICES.finditer(cell.source):
+                    listed.add(match.group(2))
+                    if match.group(2) not in questions:
+                        problems.append(f"{path}: cell {cell.get('id')!r}: <!-- choices: {match.group(2)} --> "
+                                        "names no multiple-choice question")
+            elif cell.cell_type == "code":
+                answered |= {i for i, q in questions.items() if i.startswith(workbook + ".")
+                             and any(_answer_line(q.name).match(line) for line in cell.source.split("\n"))}
+    for question_id in questions:
+        if question_id not in listed:
+            problems.append(f"{question_id}: no option list <!-- choices: {question_id} --> … <!-- end choices --> "
+                            "in any solution")
+        if question_id not in answered:
+            problems.append(f"{question_id}: no answer line {question_id.split('.', 1)[1]} = \"…\" in its solution")
+    return problems
+
+
+# --- answer leaks: what the student version must not show -------------------------------------------
+#
+# Three rules, checked from the solutions and the exercise registry alone (see the module docstring):
+# a graded function's solution expressions appear in no other student code cell; no student code cell
+# uses the reference or the answer keys; a graded number's value is in no student code, no markdown
+# before its answer cell, and no stored output of a cell that the student version keeps.
+
+MODULES = {"np", "numpy", "math", "checker", "network"}
+# calls that only make, copy or walk arrays: they do not count as a step of a formula
+PLAIN_CALLS = {"range", "len", "enumerate", "zip", "print", "float", "int", "list", "tuple", "dict", "copy",
+               "array", "asarray", "zeros", "zeros_like", "ones", "ones_like", "empty", "empty_like",
+               "full", "full_like", "ndindex", "astype", "reshape", "ravel", "flatten", "isclose", "allclose"}
+MATMUL_CALLS = {"dot", "matmul"}
+BUILTINS = set(dir(builtins))
+MAX_SAMPLE = 300_000   # numbers in one input of an exercise worth computing a formula on
+KEYS = ("reference", "answer", "lookup", "registry")   # the attributes and calls of the answer keys
+NUMBER = re.compile(r"(?<![\w.])[-−]?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+−]?\d+)?(?![\w])")
+
+
+def _python(source: str) -> ast.Module | None:
+    """A code cell's syntax tree, IPython magics and shell lines blanked; None if it still does not parse."""
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n")]
+    try:
+        return ast.parse("\n".join(lines))
+    except SyntaxError:
+        return None
+
+
+class _Normal(ast.NodeTransformer):
+    """Writes the obvious equivalents of an expression one way: ``ex.h1`` and ``cache["h1"]`` as ``h1``
+    (for the names of the function), ``np.dot``/``np.matmul``/``a.dot(b)`` as ``@``, ``np.transpose(a)`` as
+    ``a.T``, ``v.T`` as ``v`` for a 1-D argument, parameter names as the exercise's argument names."""
+
+    def __init__(self, names: set, one_d: set, rename: dict):
+        self.names, self.one_d, self.rename = names, one_d, rename
+
+    def visit_Name(self, node):
+        return ast.Name(self.rename.get(node.id, node.id), ast.Load())
+
+    def visit_Attribute(self, node):
+        node = self.generic_visit(node)
+        if node.attr in self.names and not (isinstance(node.value, ast.Name) and node.value.id in MODULES):
+            return ast.Name(self.rename.get(node.attr, node.attr), ast.Load())
+        if node.attr == "T":
+            if isinstance(node.value, ast.Attribute) and node.value.attr == "T":
+                return node.value.value
+            if isinstance(node.value, ast.Name) and node.value.id in self.one_d:
+                return node.value
+        return node
+
+    def visit_Subscript(self, node):
+        node = self.generic_visit(node)
+        key = node.slice
+        if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value in self.names:
+            return ast.Name(self.rename.get(key.value, key.value), ast.Load())
+        return node
+
+    def visit_Call(self, node):
+        node = self.generic_visit(node)
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        numpy_call = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in MODULES
+        if name in MATMUL_CALLS and numpy_call and len(node.args) == 2 and not node.keywords:
+            return self.visit(ast.BinOp(node.args[0], ast.MatMult(), node.args[1]))
+        if name == "dot" and isinstance(func, ast.Attribute) and not numpy_call and len(node.args) == 1:
+            return self.visit(ast.BinOp(func.value, ast.MatMult(), node.args[0]))
+        if name == "transpose" and numpy_call and len(node.args) == 1 and not node.keywords:
+            return self.visit(ast.Attribute(node.args[0], "T", ast.Load()))
+        return node
+
+
+def _flat(node, op) -> list:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, op):
+        return _flat(node.left, op) + _flat(node.right, op)
+    return [node]
+
+
+def _transposed(node, one_d: set):
+    if isinstance(node, ast.Attribute) and node.attr == "T":
+        return node.value
+    if isinstance(node, ast.Name) and node.id in one_d:
+        return node
+    return ast.Attribute(node, "T", ast.Load())
+
+
+def _key(node, one_d: set) -> str:
+    """One text for an expression and its commuted and transposed equivalents: the operands of + and *
+    sorted, ``A @ B`` and ``B.T @ A.T`` the same."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult)):
+        sign = " + " if isinstance(node.op, ast.Add) else " * "
+        return "(" + sign.join(sorted(_key(n, one_d) for n in _flat(node, type(node.op)))) + ")"
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+        forms = [(node.left, node.right), (_transposed(node.right, one_d), _transposed(node.left, one_d))]
+        return min(f"({_key(a, one_d)} @ {_key(b, one_d)})" for a, b in forms)
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return repr(float(node.value))
+    if isinstance(node, ast.AST):
+        fields = [f"{name}={_key(value, one_d)}" for name, value in ast.iter_fields(node)
+                  if name not in ("ctx", "type_comment", "kind")]
+        return f"{type(node).__name__}({', '.join(fields)})"
+    if isinstance(node, list):
+        return "[" + ", ".join(_key(n, one_d) for n in node) + "]"
+    return repr(node)
+
+
+def _weight(node, opaque=frozenset()) -> tuple[int, int]:
+    """(steps, distinct variables) of an expression; a node in ``opaque`` (a local's inlined value)
+    counts as one variable."""
+    steps, variables, called = 0, set(), set()
+    todo = [node]
+    while todo:
+        sub = todo.pop()
+        if id(sub) in opaque:
+            variables.add(ast.unparse(sub))
+            continue
+        todo.extend(ast.iter_child_nodes(sub))
+        if isinstance(sub, (ast.BinOp, ast.Compare, ast.BoolOp, ast.IfExp)):
+            steps += 1
+        elif isinstance(sub, ast.UnaryOp) and not isinstance(sub.operand, ast.Constant):
+            steps += 1
+        elif isinstance(sub, ast.Call):
+            name = sub.func.attr if isinstance(sub.func, ast.Attribute) else getattr(sub.func, "id", None)
+            steps += name not in PLAIN_CALLS
+            if isinstance(sub.func, ast.Name):
+                called.add(sub.func.id)    # a called name is a function, not a variable
+        elif isinstance(sub, ast.Name) and sub.id not in MODULES and sub.id not in BUILTINS:
+            variables.add(sub.id)
+    return steps, len(variables - called)
+
+
+def _is_formula(node, opaque=frozenset()) -> bool:
+    """A formula has two steps, or one step on two variables (``h3 - y``, ``np.outer(h1, dz2)``)."""
+    steps, variables = _weight(node, opaque)
+    return steps >= 2 or (steps >= 1 and variables >= 2)
+
+
+def _expressions(tree) -> list:
+    return [node for node in ast.walk(tree) if isinstance(node, ast.expr)]
+
+
+def _inlined(statements) -> tuple[list, set]:
+    """The statements with each local ``name = value`` substituted into the later ones, and the ids of
+    the substituted copies (for ``_weight``: inlining alone does not make a formula)."""
+    values, out, opaque = {}, [], set()
+
+    class Inline(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if isinstance(node.ctx, ast.Load) and node.id in values:
+                value = copy.deepcopy(values[node.id])
+                opaque.add(id(value))
+                return value
+            return node
+
+    for statement in statements:
+        statement = Inline().visit(copy.deepcopy(statement))
+        out.append(statement)
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+            values[statement.targets[0].id] = statement.value
+    return out, opaque
+
+
+def _names(node) -> set:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _same_value(value, expected) -> bool:
+    from checker import judge
+    if isinstance(expected, dict):
+        return isinstance(value, dict) and value.keys() == expected.keys() and all(
+            _same_value(value[k], expected[k]) for k in expected)
+    got, want = judge.plain_array(value), judge.plain_array(np.asarray(expected, dtype=float))
+    return got is not None and want is not None and judge.allclose(got, want)
+
+
+class Formulas:
+    """One graded function: the non-trivial expressions of its solution region (as ``_key``s), and its
+    answers on the exercise's inputs, so that a formula of the student version that computes the answer
+    from the function's inputs is found whatever its form (``slope2 * dh2`` after
+    ``slope2 = sigmoid(z2) * (1 - sigmoid(z2))``)."""
+
+    def __init__(self, entry, function: ast.FunctionDef, region: list, functions: dict):
+        params = [a.arg for a in function.args.args]
+        self.entry, self.cell_names = entry, set(params) | set(entry.arg_names)
+        self.rename = {p: a for p, a in zip(params, entry.arg_names) if p != a}
+        for statement in region:
+            self.cell_names |= _names(statement) - MODULES
+        try:
+            cases = entry.cases(np.random.default_rng(0))
+        except Exception:   # noqa: BLE001 - a broken case is the exercise tests' business, not this check's
+            cases = []
+        self.one_d = {name for position, name in enumerate(entry.arg_names)
+                      if cases and all(np.ndim(case.args[position]) == 1 for case in cases)}
+        self.one_d |= {p for p, a in zip(params, entry.arg_names) if a in self.one_d}
+        self.cases = [c for c in cases if sum(np.size(a) for a in c.args if isinstance(a, np.ndarray)) <= MAX_SAMPLE]
+        self.answers = {}
+        self.functions = {k: v for k, v in functions.items() if k != entry.name}
+        self.keys = {}
+        for statements, opaque in ((region, set()), _inlined(region)):
+            for node in _expressions(ast.Module(statements, [])):
+                if _is_formula(node, opaque):
+                    for rename in ({}, self.rename):
+                        self.keys.setdefault(_key(self.normal(node, rename), self.one_d), ast.unparse(node))
+
+    def normal(self, node, rename=None):
+        return _Normal(self.cell_names, self.one_d, self.rename if rename is None else rename).visit(copy.deepcopy(node))
+
+    def computes(self, node) -> bool:
+        """True when ``node`` gives the function's answer from its inputs on every input of the exercise,
+        without a floating-point warning (a form that overflows where the exercise tests is not its answer)."""
+        free = _names(node)
+        if not free & set(self.entry.arg_names) or not free <= set(self.entry.arg_names) | set(self.functions):
+            return False
+        if not self.cases:
+            return False
+        code = compile(ast.Expression(ast.fix_missing_locations(copy.deepcopy(node))), "<cell>", "eval")
+        for number, case in enumerate(self.cases):
+            names = {**self.functions, **{n: copy.deepcopy(a) for n, a in zip(self.entry.arg_names, case.args)}}
+            try:
+                with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+                    value = eval(code, {"__builtins__": {}}, names)   # noqa: S307 - our own notebooks' expressions
+            except Exception:   # noqa: BLE001 - an expression that does not run on these inputs computes nothing
+                return False
+            if number not in self.answers:
+                self.answers[number] = self.entry.reference(*case.args)
+            if not _same_value(value, self.answers[number]):
+                return False
+        return True
+
+    def found_in(self, tree, known: dict) -> list[tuple[str, str]]:
+        """(text, how) of the outermost formulas of a student cell that are the solution's or compute the answer.
+
+        known: name -> expression of the notebook's top-level assignments so far, put in for the names a
+        formula uses (except the function's own inputs) before it is computed; updated with this cell's.
+        """
+        allowed = set(self.entry.arg_names) | set(self.functions)
+
+        class Inline(ast.NodeTransformer):   # replaces Name leaves only: the tree keeps its structure
+            def __init__(self, active=True):
+                self.active = active
+
+            def visit_Name(self, name):
+                value = known.get(name.id) if isinstance(name.ctx, ast.Load) and self.active else None
+                if value is None or name.id in allowed or not _names(value) <= allowed:
+                    return name
+                return copy.deepcopy(value)
+
+        hits = []
+
+        def walk(node, inlined):
+            if isinstance(node, ast.expr) and _is_formula(node):
+                if _key(node, self.one_d) in self.keys:
+                    hits.append((ast.unparse(node), "is an expression of its solution"))
+                    return
+                if self.computes(inlined):
+                    hits.append((ast.unparse(node), "computes its answer from its inputs"))
+                    return
+            if isinstance(node, ast.Name):
+                return
+            for child, twin in zip(ast.iter_child_nodes(node), ast.iter_child_nodes(inlined)):
+                walk(child, twin)
+
+        for statement in tree.body:
+            normal = self.normal(statement, {})
+            inside = isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            walk(normal, Inline(active=not inside).visit(copy.deepcopy(normal)))   # a def's parameters shadow
+            if isinstance(normal, ast.Assign) and len(normal.targets) == 1 and isinstance(normal.targets[0], ast.Name):
+                known[normal.targets[0].id] = Inline().visit(copy.deepcopy(normal.value))
+        return hits
+
+
+def _regions(source: str) -> list[tuple[int, int]]:
+    """(first, last) line numbers (1-based, inclusive) of the code inside each SOLUTION region."""
+    spans, start = [], None
+    for number, line in enumerate(source.split("\n"), start=1):
+        if line.strip() == CODE_BEGIN:
+            start = number + 1
+        elif line.strip() == CODE_END and start is not None:
+            spans.append((start, number - 1))
+            start = None
+    return spans
+
+
+def graded_functions(nb, workbook: str, entries: dict) -> list[tuple]:
+    """(cell id, Exercise, FunctionDef, statements of its SOLUTION region) of each graded function."""
+    from checker.exercises import Exercise
+    names = {e.name: e for i, e in entries.items() if i.startswith(workbook + ".") and isinstance(e, Exercise)}
+    found = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or CODE_BEGIN not in cell.source:
+            continue
+        tree = _python(cell.source)
+        for function in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)) if tree else ():
+            if function.name not in names:
+                continue
+            for first, last in _regions(cell.source):
+                if function.lineno < first and last <= function.end_lineno:
+                    region = [s for s in ast.walk(function) if isinstance(s, ast.stmt) and s is not function
+                              and first <= s.lineno and s.end_lineno <= last]
+                    top = [s for s in region if not any(s is not o and s in ast.walk(o) for o in region)]
+                    found.append((cell.get("id"), names[function.name], function, top))
+    return found
+
+
+def _key_uses(tree) -> list[str]:
+    """What a student code cell uses of the reference or the answer keys."""
+    uses = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            if isinstance(node.value, ast.Name) and node.value.id == "network":
+                uses.append(f"network.{node.attr}")
+            elif node.attr in ("network", "exercises") and isinstance(node.value, ast.Name) and node.value.id == "checker":
+                uses.append(f"checker.{node.attr}")
+            elif node.attr in KEYS[:2]:
+                uses.append(f".{node.attr}")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in KEYS[2:]:
+            uses.append(f"{node.func.id}(")
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            if node.module.startswith(("checker.network", "checker.exercises")):
+                uses.append(f"from {node.module} import")
+            elif node.module == "checker" and {a.name for a in node.names} & {"network", "exercises"}:
+                uses.append("from checker import network/exercises")
+        elif isinstance(node, ast.Import):
+            uses += [f"import {a.name}" for a in node.names if a.name.startswith(("checker.network", "checker.exercises"))]
+    return list(dict.fromkeys(uses))
+
+
+_TEXT_KEYS = re.compile(r"\bnetwork\.\w|checker\.network|checker\.exercises|\blookup\(|\bregistry\(|\.reference\b|\.answer\(")
+
+
+def _value_forms(question) -> tuple:
+    """(value, exact) of a graded number worth looking for, or None when it is too common to tell apart
+    (a one-digit integer, a network size, a number of its own prompt)."""
+    from checker.exercises.inputs import FULL
+    value = float(question.answer())
+    if abs(value - round(value)) <= 1e-6 * max(1.0, abs(value)):   # an integer, perhaps measured
+        value = float(round(value))
+    prompt = {abs(float(n.replace(",", "").replace("−", "-"))) for n in NUMBER.findall(question.prompt)}
+    if abs(value) in prompt or abs(value) in FULL:
+        return None
+    if value == round(value) and abs(value) < 1e15:
+        return None if abs(value) < 10 else (value, True)
+    return value, value == float(f"{value:.2g}")
+
+
+def mentions(text: str, forms) -> str | None:
+    """The first number in ``text`` that shows the value of ``forms`` (see _value_forms): the integer or a
+    short value itself, or the value rounded to 3 or more significant digits (its sign aside: a size is
+    as telling as the signed value)."""
+    if forms is None:
+        return None
+    value, exact = forms
+    for found in NUMBER.findall(text.replace("{,}", ",").replace("\\,", ",")):
+        plain = found.replace(",", "").replace("−", "-")
+        try:
+            number = float(plain)
+        except ValueError:
+            continue
+        if exact:   # an integer or a short value: itself, with its sign
+            if number == value:
+                return found
+            continue
+        digits = len(plain.lstrip("-").split("e")[0].split("E")[0].replace(".", "").lstrip("0"))
+        if digits >= 3 and number != 0:   # within half a unit of its last digit
+            unit = 10.0 ** (math.floor(math.log10(abs(number))) - digits + 1)
+            if abs(abs(number) - abs(value)) <= 0.5 * unit * (1 + 1e-9):
+                return found
+    return None
+
+
+def _output_text(cell) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            parts.append(out.get("text", ""))
+        elif out.get("output_type") in ("display_data", "execute_result"):
+            parts.append(str(out.get("data", {}).get("text/plain", "")))
+        elif out.get("output_type") == "error":
+            parts.append(f"{out.get('ename')}: {out.get('evalue')}")
+    return "\n".join(parts)
+
+
+def answer_leaks(solution_path: Path, entries: dict | None = None) -> list[str]:
+    """What the student version of one solution shows that it must not (the rules of the docstring)."""
+    sys.path.insert(0, str(ROOT))
+    from checker import network
+    from checker.exercises import Exercise, Question, registry
+    entries = registry() if entries is None else entries
+    workbook = workbook_of(solution_path)
+    solution = nbformat.read(solution_path, as_version=4)
+    student = strip_solutions(solution)
+    by_id = {cell.get("id"): cell for cell in solution.cells}
+    trees = {cell.get("id"): _python(cell.source) for cell in student.cells if cell.cell_type == "code"}
+    where = f"{solution_path}: student version"
+    problems = []
+
+    for cell_id, tree in trees.items():
+        uses = _key_uses(tree) if tree else _TEXT_KEYS.findall(by_id[cell_id].source)
+        if uses:
+            problems.append(f"{where}, cell {cell_id!r}: uses the reference or an answer key ({', '.join(uses)})")
+
+    functions = {"np": np, "numpy": np, "math": math, "sigmoid": network.sigmoid, "σ": network.sigmoid,
+                 "softmax": network.softmax}
+    functions.update({e.name: e.reference for i, e in entries.items() if i.startswith(workbook + ".")
+                      and isinstance(e, Exercise)})
+    for stub_id, entry, function, region in graded_functions(solution, workbook, entries):
+        formulas, known = Formulas(entry, function, region, functions), {}
+        for cell_id, tree in trees.items():
+            hits = formulas.found_in(tree, known) if tree and cell_id != stub_id else []
+            for text, how in dict.fromkeys(hits):
+                problems.append(f"{where}, cell {cell_id!r}: `{text}` {how}, {entry.id} "
+                                f"(the stub is cell {stub_id!r})")
+
+    answer_cells = {}
+    for cell in solution.cells:
+        for first, last in _regions(cell.source) if cell.cell_type == "code" else ():
+            names = _assigned_names("\n".join(cell.source.split("\n")[first - 1:last])) or []
+            answer_cells.update({name: cell.get("id") for name in names})
+    ids = [cell.get("id") for cell in student.cells]
+    for question in (e for i, e in entries.items() if i.startswith(workbook + ".") and isinstance(e, Question)
+                     and e.kind == "number"):
+        forms = _value_forms(question)
+        at = ids.index(answer_cells[question.name]) if answer_cells.get(question.name) in ids else len(ids)
+        for index, cell in enumerate(student.cells):
+            shown = []
+            if cell.cell_type == "code" or index < at:
+                shown.append((f"its {cell.cell_type}", mentions(cell.source, forms)))
+            if cell.cell_type == "code":
+                shown.append(("its output in the solution", mentions(_output_text(by_id[cell.get("id")]), forms)))
+            shown = [(what, number) for what, number in shown if number]
+            if shown:
+                problems.append(f"{where}, cell {cell.get('id')!r}: {' and '.join(w for w, _ in shown)} "
+                                f"{'shows' if len(shown) == 1 else 'show'} {shown[0][1]}, the value of {question.id}"
+                                f"{' before its answer cell' if index < at else ''}")
+    return problems
 
 
 BADGES_START, BADGES_END = "<!-- badges:start -->", "<!-- badges:end -->"
@@ -319,8 +858,10 @@ def build_text(solution_path: Path, pyproject: Path = PYPROJECT) -> str:
 
 
 def solution_text(solution_path: Path) -> str:
-    """The solution file as the build leaves it: its own text with the slide metadata of ``slide_types``."""
-    return _serialized(with_slides(nbformat.read(solution_path, as_version=4)))
+    """The solution file as the build leaves it: its own text with the option lists and letters of its
+    choice questions (``with_choices``) and the slide metadata of ``slide_types``."""
+    nb = nbformat.read(solution_path, as_version=4)
+    return _serialized(with_slides(with_choices(nb, workbook_of(solution_path))))
 
 
 def readme_expected(solutions: Path, readme: Path, pyproject: Path) -> str:
@@ -370,12 +911,14 @@ def write_examples() -> None:
 
 def stale(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS, readme: Path | None = README,
           pyproject: Path = PYPROJECT) -> list[str]:
-    """Why notebooks/, the solutions' slide metadata or the README badges are stale; empty when current."""
-    problems = _example_problems(stored_examples())
+    """Why notebooks/, the stored examples, the solutions' slide metadata and choice letters or the README
+    badges are stale, and what the student versions give away (``answer_leaks``); empty when all is well."""
+    problems = _example_problems(stored_examples()) + choice_problems(solutions)
     expected = sorted(solutions.glob("*.ipynb"))
     for path in expected:
+        problems += answer_leaks(path)
         if path.read_text(encoding="utf-8") != solution_text(path):
-            problems.append(f"{path}: stale slide metadata (the build rewrites it)")
+            problems.append(f"{path}: stale slide metadata or choice letters (the build rewrites them)")
         target = notebooks / path.name
         if not target.exists():
             problems.append(f"{target}: missing (build it from {path})")
@@ -404,7 +947,7 @@ def build(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS, only=None,
         text = solution_text(path)
         if path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
-            print(f"updated the slide metadata of {path}")
+            print(f"updated the slide metadata or choice letters of {path}")
         (notebooks / path.name).write_text(build_text(path, pyproject), encoding="utf-8")
         print(f"built {notebooks / path.name}")
     if not only:
@@ -437,8 +980,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--check", action="store_true",
-                       help="exit 1 if notebooks/, the stored examples, the slide metadata or the README badges are stale; "
-                            "write nothing")
+                       help="exit 1 if notebooks/, the stored examples, the slide metadata, the choice letters or the "
+                            "README badges are stale, or a student version gives an answer away; write nothing")
     group.add_argument("--execute", action="store_true",
                        help="re-execute every solution notebook in place, then build")
     parser.add_argument("only", nargs="*", type=Path,
@@ -453,9 +996,11 @@ def main(argv=None) -> int:
         for problem in problems:
             print(problem, file=sys.stderr)
         if problems:
-            print("run: python tools/build_notebooks.py", file=sys.stderr)
+            print("run: python tools/build_notebooks.py for what is stale; an answer the student version gives "
+                  "away, or a choice question without its list, is mended in solutions/", file=sys.stderr)
             return 1
-        print("notebooks/, the stored examples, the slide metadata and the README badges are up to date")
+        print("notebooks/, the stored examples, the slide metadata, the choice letters and the README badges are "
+              "up to date, and no student version gives an answer away")
         return 0
     only = [path.resolve() for path in args.only]
     for path in only:

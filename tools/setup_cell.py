@@ -7,14 +7,22 @@ pyproject.toml. Its functions are pure where they decide something (``_where``, 
 tests/test_setup_cell.py exec's the rendered text (with ``__name__`` not ``"__main__"``) and calls
 them on fake environments. When ``checker`` is already importable the cell prints exactly one line,
 ``checker <version> ready (<where>)``.
+
+A student sees one line of it: the cell's input is collapsed (``METADATA``: ``jupyter.source_hidden``,
+which JupyterLab, Notebook 7 and VS Code honour, and Colab's ``cellView: form``, which shows the
+``#@title`` line), so the notebook opens with its title, one collapsed cell and the line it prints.
+Clicking the collapsed cell shows the code, for whoever wants to read it.
 """
 from __future__ import annotations
 
 CELL_ID = "setup-checker"
+TITLE = "Setup: run this cell first (it makes the checker importable here)"
+METADATA = {"cellView": "form", "jupyter": {"source_hidden": True}}
 REPOSITORY_MARK, BRANCH_MARK = "@@REPOSITORY@@", "@@BRANCH@@"
 
-TEMPLATE = r'''# Setup: run this cell first. It makes the `checker` package importable on Colab, on Binder or in a
-# local checkout (installing it if needed), then prints its version. Written by tools/build_notebooks.py.
+TEMPLATE = r'''#@title @@TITLE@@
+# On Colab, on Binder or in a local checkout it installs the `checker` package if needed, then prints
+# its version. Written by tools/build_notebooks.py.
 import importlib, os, re, subprocess, sys
 from pathlib import Path
 
@@ -117,4 +125,5 @@ def render(repository: str, branch: str) -> str:
     for name, value in (("repository", repository), ("branch", branch)):
         if not value or '"' in value or "\\" in value or "\n" in value:
             raise ValueError(f"[tool.backprop-workbooks] {name} = {value!r} is not a plain string")
-    return TEMPLATE.replace(REPOSITORY_MARK, repository).replace(BRANCH_MARK, branch).rstrip("\n")
+    text = TEMPLATE.replace("@@TITLE@@", TITLE).replace(REPOSITORY_MARK, repository).replace(BRANCH_MARK, branch)
+    return text.rstrip("\n")

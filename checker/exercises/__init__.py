@@ -9,10 +9,19 @@ Two kinds of entries live here:
 
 An entry's id is ``wbNN.name``; ``name`` is also what the student's function or answer
 variable is called in the notebook, so a notebook's namespace can be graded by name.
+
+Multiple-choice questions are written in the tables with their options in any order, and each
+table finds its right option by trying them.  ``registry()`` then re-letters every choice question
+of the series (``reletter``): from a fixed seed, the right answers are spread evenly over the
+letters (a), (b), (c), and each question's options are moved to their displayed letters.  What
+``Question.options``, ``why_not`` and ``answer()`` return are the displayed letters; the build
+writes them into the notebooks (tools/build_notebooks.py).
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
+import random
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -85,9 +94,51 @@ def _table_modules() -> list:
     return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name.startswith("wb"))
 
 
+LETTERS = "abcdefgh"
+CHOICE_SEED = 2024   # fixed: the same letters on every machine and every build
+
+
+def _displayed(answer: Callable, letters: dict) -> Callable:
+    def displayed_answer():
+        right = answer()
+        return letters.get(right, right)
+    return displayed_answer
+
+
+def reletter(entries: dict, seed: int = CHOICE_SEED) -> dict:
+    """The entries with every choice question re-lettered so the right letters are balanced.
+
+    The right letters over the series are (a), (b), (c), … in turn, as many of each as the question
+    with the fewest options allows (counts within one of each other), dealt to the questions in a
+    shuffled order drawn from ``seed``.  Within a question the right option moves to its letter and
+    the others keep their order in the table.  A question whose table answer is not one of its
+    options (a broken question; the tests say so) is left as it is.
+    """
+    choices = [e for e in entries.values() if isinstance(e, Question) and e.kind == "choice"]
+    if not choices:
+        return entries
+    common = min(len(q.options) for q in choices)
+    targets = [LETTERS[i % common] for i in range(len(choices))]
+    random.Random(seed).shuffle(targets)
+    out = dict(entries)
+    for q, target in zip(choices, targets):
+        right = q.answer()
+        if right not in q.options:
+            continue
+        shown = list(LETTERS[:len(q.options)])
+        others = [key for key in q.options if key != right]
+        free = [letter for letter in shown if letter != target]
+        letters = {right: target, **dict(zip(others, free))}
+        out[q.id] = dataclasses.replace(
+            q, options={letters[k]: text for k, text in sorted(q.options.items(), key=lambda kv: letters[kv[0]])},
+            why_not={letters[k]: text for k, text in q.why_not.items()}, answer=_displayed(q.answer, letters))
+    return out
+
+
 @functools.lru_cache(maxsize=None)
-def registry() -> dict:
-    """id -> Exercise or Question, in workbook order: each workbook's EXERCISES, then its QUESTIONS."""
+def as_written() -> dict:
+    """id -> entry exactly as the tables write it (choices in the tables' own letters), in workbook
+    order: each workbook's EXERCISES, then its QUESTIONS."""
     import importlib
     entries = {}
     for name in _table_modules():
@@ -97,6 +148,19 @@ def registry() -> dict:
                 raise ValueError(f"duplicate exercise id {entry.id}")
             entries[entry.id] = entry
     return dict(sorted(entries.items(), key=lambda item: item[0].split(".")[0]))  # stable: keeps file order
+
+
+@functools.lru_cache(maxsize=None)
+def registry() -> dict:
+    """id -> Exercise or Question, in workbook order, as students see them: choices re-lettered
+    (see ``reletter``)."""
+    return reletter(as_written())
+
+
+def shown_letter(question_id: str, letter: str) -> str:
+    """The displayed letter of the option that the table writes as ``letter``."""
+    text = as_written()[question_id].options[letter]
+    return next(shown for shown, option in registry()[question_id].options.items() if option == text)
 
 
 def example_makers() -> dict:

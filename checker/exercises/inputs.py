@@ -68,6 +68,21 @@ def saturate(params):
     return {k: v * factor.get(k, 1.0) for k, v in params.items()}
 
 
+def logits_near_1000(x, params):
+    """The same params with W3 and b3 changed so that the logits of x spread over about −1000 to 1000.
+
+    Only the output layer changes: the hidden layers stay moderate, so every entry of the gradients
+    is still a well-conditioned float64 number, while a softmax without its max-shift overflows.
+    """
+    h = x
+    for layer in (1, 2):
+        h = network.sigmoid(h @ params[f"W{layer}"] + params[f"b{layer}"])
+    z = h @ params["W3"] + params["b3"]
+    centre = float(np.mean(z))
+    factor = 1000.0 / float(np.max(np.abs(z - centre)))
+    return {**params, "W3": params["W3"] * factor, "b3": (params["b3"] - centre) * factor}
+
+
 def layer_dims(sizes, layer):
     """(fan_in, fan_out) of layer 1, 2 or 3."""
     return sizes[layer - 1], sizes[layer]

@@ -14,6 +14,7 @@ from checker.exercises.inputs import FULL, SMALL
 
 UNIT = "one entry per unit of {}"
 SATURATING = "large weights (saturated hidden units, logits past 100)"
+HUGE_LOGITS = "logits near ±1000 (float64)"
 
 
 def _full_and_small(rng, make):
@@ -47,7 +48,7 @@ def outer(id, layer, points=1.0):
     return Exercise(id, f"grad_W{layer}({h_name}, dz{layer})", cases, lambda h, dz: np.outer(h, dz),
                     points=points, arg_names=(h_name, f"dz{layer}"),
                     out_axes=(f"one row per unit of {h_name} (fan-in)", f"one column per unit of z{layer} (fan-out)"),
-                    hints=("Entry (i, j) is the input unit i times the gradient at output unit j.",))
+                    hints=("Think about which factor indexes the rows.",))
 
 
 def bias(id, layer, points=1.0):
@@ -59,7 +60,7 @@ def bias(id, layer, points=1.0):
         return _full_and_small(rng, make)
     return Exercise(id, f"grad_b{layer}(dz{layer})", cases, lambda dz: np.array(dz, copy=True),
                     points=points, arg_names=(f"dz{layer}",), out_axes=(UNIT.format(f"b{layer}"),),
-                    hints=(f"∂z{layer}_j/∂b{layer}_j = 1: the bias passes the gradient straight through.",))
+                    hints=(f"How much does z{layer}_j move when b{layer}_j alone moves by a little?",))
 
 
 def through_weights(id, layer, points=1.0):
@@ -74,7 +75,8 @@ def through_weights(id, layer, points=1.0):
         return _full_and_small(rng, make)
     return Exercise(id, f"grad_{h_name}(W{layer}, dz{layer})", cases, lambda W, dz: W @ dz,
                     points=points, arg_names=(f"W{layer}", f"dz{layer}"), out_axes=(UNIT.format(h_name),),
-                    hints=(f"Each unit of {h_name} reaches every unit of z{layer} through one row of W{layer}.",))
+                    hints=(f"Each unit of {h_name} reaches every unit of z{layer}: add up what comes back along "
+                           "all of its connections.",))
 
 
 def through_sigmoid(id, layer, points=1.0):
@@ -109,8 +111,12 @@ def whole_backward(id, batch: bool, points=3.0):
 
     def cases(rng):
         full = draw.params(rng, FULL)  # one draw of 658,698 numbers, shared: each case has its own x and y
-        return [make(rng, SMALL, "small sizes", draw.params(rng, SMALL)), make(rng, FULL, "full size", full),
-                make(rng, FULL, SATURATING, draw.saturate(full))]
+        small = draw.params(rng, SMALL)
+        out = [make(rng, SMALL, "small sizes", small), make(rng, FULL, "full size", full),
+               make(rng, FULL, SATURATING, draw.saturate(full))]
+        huge = make(rng, SMALL, HUGE_LOGITS, small)   # where a softmax without its shift overflows
+        x, y, p = huge.args
+        return out + [Case(huge.label, (x, y, draw.logits_near_1000(x, p)))]
 
     return Exercise(id, f"backward({x_name}, {y_name}, params)", cases, network.backward, points=points,
                     arg_names=(x_name, y_name, "params"), mistakes=backward_mistakes,

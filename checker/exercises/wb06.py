@@ -97,14 +97,13 @@ def _sgd_cases(rng):
 
 def _sgd_mistakes(params, grads, lr):
     return [("gradient_ascent", {k: params[k] + lr * grads[k] for k in params},
-             "adds lr × gradient: the gradient points uphill, towards a larger loss, so a descent step "
-             "subtracts it."),
+             "adds lr × gradient: which way does the gradient point, towards a larger loss or a smaller one?"),
             ("missing_learning_rate", {k: params[k] - grads[k] for k in params},
-             "subtracts the whole gradient: the step is the gradient times the learning rate lr."),
+             "takes a step of the whole gradient: where does the learning rate lr come in?"),
             ("returns_the_step", {k: -lr * grads[k] for k in params},
-             "is only the change −lr × gradient: return the new parameters, θ − lr × gradient."),
+             "is only the change of the parameters: return the new parameters themselves."),
             ("returns_the_step", {k: lr * grads[k] for k in params},
-             "is only lr × gradient: return the new parameters, θ − lr × gradient.")]
+             "is only lr × gradient, a change: return the new parameters themselves.")]
 
 
 def _param_axes(key):
@@ -130,7 +129,7 @@ EXERCISES = [
     Exercise("wb06.sgd_step", "sgd_step(params, grads, lr)", _sgd_cases, sgd_step_reference,
              arg_names=("params", "grads", "lr"), mistakes=_sgd_mistakes,
              out_axes={k: _param_axes(k) for k in network.PARAM_KEYS},
-             hints=("Build a new dict: {key: params[key] - lr * grads[key] for key in params}.",)),
+             hints=("Build a new dict with one entry per key; leave params and grads as they are.",)),
     Exercise("wb06.accuracy", "accuracy(H3, labels)", _accuracy_cases, accuracy_reference,
              arg_names=("H3", "labels"), mistakes=_accuracy_mistakes, out_axes=(),
              hints=("np.argmax(H3, axis=1) is the predicted class of every row.",)),

@@ -558,6 +558,15 @@ def test_an_expression_of_the_solution_region_is_a_leak_even_when_it_is_not_the_
     assert any("`np.diag(h3) - np.outer(h3, h3)` is an expression of its solution" in p for p in found), found
 
 
+def test_one_step_inside_a_larger_solution_formula_gives_nothing_away(tmp_path):
+    """``a - b`` of ``norm(a - b) / scale`` in a generic comparison helper is no leak; ``h3 - y`` whole is."""
+    relative_error = stub("relative_error", "a, b",
+                          "scale = max(np.linalg.norm(a), np.linalg.norm(b))\n    return np.linalg.norm(a - b) / scale",
+                          "wb05.relative_error")
+    helper = code("def same(a, b, tol):\n    return bool(np.all(np.abs(a - b) <= tol))")
+    assert leaks(tmp_path, code("import numpy as np"), helper, relative_error, name="05_x.ipynb") == []
+
+
 SETUP_02 = code("import numpy as np\nfrom checker import check, example\nex = example('wb02')\n"
                 "sigmoid = lambda z: 1 / (1 + np.exp(-z))")
 

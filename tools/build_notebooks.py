@@ -515,8 +515,11 @@ class Formulas:
         self.functions = {k: v for k, v in functions.items() if k != entry.name}
         self.keys = {}
         for statements, opaque in ((region, set()), _inlined(region)):
+            whole = {id(st.value) for st in statements if isinstance(st, (ast.Return, ast.Assign, ast.Expr))}
             for node in _expressions(ast.Module(statements, [])):
-                if _is_formula(node, opaque):
+                # one step on two variables is a formula as a whole value (``return h3 - y``), but
+                # not inside a larger one: ``a - b`` of ``norm(a - b) / scale`` gives nothing away
+                if _is_formula(node, opaque) and (id(node) in whole or _weight(node, opaque)[0] >= 2):
                     for rename in ({}, self.rename):
                         self.keys.setdefault(_key(self.normal(node, rename), self.one_d), ast.unparse(node))
 

@@ -35,7 +35,7 @@ def test_every_image_is_used_once_and_classes_are_balanced(digits):
 
 def test_the_split_and_the_pixels_are_the_same_on_every_call(digits):
     again = data.load_digits_1024()
-    for a, b in zip(digits, again):
+    for a, b in zip(digits, again, strict=True):
         assert np.array_equal(a, b)
     other = data.load_digits_1024(seed=1)
     assert not np.array_equal(other.y_test, digits.y_test)
@@ -75,3 +75,14 @@ def test_interpolation_rows_are_weights_that_sum_to_one():
     M = data.interpolation_matrix(32, 8)
     assert M.shape == (32, 8)
     assert np.allclose(M.sum(axis=1), 1.0) and M.min() >= 0.0
+
+
+def test_the_validation_split_is_a_fixed_stratified_fifth_of_the_training_set(digits):
+    fit, val = data.validation_split(digits.y_train)
+    assert (fit.size, val.size) == (1078, 269)
+    assert np.intersect1d(fit, val).size == 0
+    assert np.array_equal(np.sort(np.concatenate([fit, val])), np.arange(digits.y_train.size))
+    counts = np.bincount(digits.y_train[val], minlength=10)
+    assert np.all(np.abs(counts / np.bincount(digits.y_train) - 0.2) < 0.01), counts
+    again_fit, again_val = data.validation_split(digits.y_train)
+    assert np.array_equal(fit, again_fit) and np.array_equal(val, again_val)

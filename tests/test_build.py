@@ -567,6 +567,15 @@ def test_one_step_inside_a_larger_solution_formula_gives_nothing_away(tmp_path):
     assert leaks(tmp_path, code("import numpy as np"), helper, relative_error, name="05_x.ipynb") == []
 
 
+def test_calling_a_function_the_workbook_gives_is_no_formula(tmp_path):
+    """wb06 gives ``forward``; its backward's solution starts with ``cache = forward(X, params)``, as other cells do."""
+    forward = code("def forward(X, params):\n    return {'h3': X @ params['W1']}")
+    backward = stub("backward", "X, Y, params", "cache = forward(X, params)\n    return {'W1': X.T @ (cache['h3'] - Y)}",
+                    "wb06.backward")
+    use = code("cache = forward(X, params)")
+    assert leaks(tmp_path, code("import numpy as np"), forward, backward, use, name="06_x.ipynb") == []
+
+
 SETUP_02 = code("import numpy as np\nfrom checker import check, example\nex = example('wb02')\n"
                 "sigmoid = lambda z: 1 / (1 + np.exp(-z))")
 

@@ -185,7 +185,7 @@ WRONG = [
      "missing_activation_derivative", "dW1, db1"),
     ("wb02.backward", lambda x, y, p: {k: v for k, v in network.backward(x, y, p).items() if k != "b3"}, "wrong_type", "b3"),
     ("wb04.forward", with_key(network.forward, "h3", lambda h3, X, p: softmax_axis0(network.forward(X, p)["z3"])),
-     "wrong_axis", "wrong axis"),
+     "wrong_axis", "down each column"),
     ("wb04.forward", with_key(network.forward, "z1", lambda z1, X, p: z1 - p["b1"]), "wrong_values", "z1"),
     ("wb04.backward", scaled(network.backward, batch_size), "scale", "exactly m = 4 times"),
     ("wb04.backward", scaled(network.backward, lambda X, Y, p: 1 / X.shape[0]), "scale", "1/m"),

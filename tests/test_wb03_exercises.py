@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from checker import evaluate, examples, network
-from checker.exercises import as_written, Exercise, lookup, Question, registry, wb03
+from checker.exercises import Exercise, Question, as_written, lookup, registry, shown_letter, wb03
 
 σ = network.sigmoid
 
@@ -226,9 +226,11 @@ def test_a_wrong_function_is_named_without_being_told_the_answer(exercise_id, fn
                                                 ("wb03.choice_elu_max", "a"), ("wb03.choice_mse_vs_ce", "b"),
                                                 ("wb03.choice_maxout", "c")])
 def test_a_wrong_choice_points_to_a_measurement(question_id, wrong):
-    result = evaluate(question_id, wrong)
+    """``wrong`` in the table's own letters; the student answers with the letter shown."""
+    shown = shown_letter(question_id, wrong)
+    result = evaluate(question_id, shown)
     assert not result.passed
-    assert lookup(question_id).why_not[wrong] in result.message
+    assert lookup(question_id).why_not[shown] in result.message
 
 
 # --- the notebook's fixed example and its claims -----------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 
 from checker import evaluate, example, network
 from checker.examples import path as example_path
-from checker.exercises import as_written, Exercise, lookup, Question, registry, shown_letter, wb04
+from checker.exercises import Exercise, Question, as_written, lookup, registry, shown_letter, wb04
 
 σ = network.sigmoid
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,11 +79,11 @@ WRONG = [
     ("wb04.grad_W", lambda H, dZ: dZ.T @ H, "transposed", "transpose"),
     ("wb04.grad_W", lambda H, dZ: np.outer(H.mean(axis=0), dZ.sum(axis=0)), "outer_of_means",
      "added up over the examples on its own"),
-    ("wb04.grad_W", lambda H, dZ: np.einsum("mi,mj->mij", H, dZ), "wrong_shape", "sum over that axis"),
+    ("wb04.grad_W", lambda H, dZ: np.einsum("mi,mj->mij", H, dZ), "wrong_shape", "one value per example"),
     ("wb04.grad_b", lambda dZ: dZ.mean(axis=0), "scale", "divided by m one time too many"),
     ("wb04.grad_b", lambda dZ: dZ.sum(axis=1), "wrong_shape", "one entry per unit of Z"),
     ("wb04.grad_b", lambda dZ: np.full(dZ.shape[1], dZ.sum()), "summed_wrong_axis", "which entries does it reach"),
-    ("wb04.grad_b", lambda dZ: dZ.copy(), "wrong_shape", "sum over that axis"),
+    ("wb04.grad_b", lambda dZ: dZ.copy(), "wrong_shape", "one value per example"),
     ("wb04.backward", backward_sigmoid_of_preactivation, "derivative_of_preactivation", "dW1, db1"),
 ]
 

@@ -422,9 +422,9 @@ def _key(node, one_d: set) -> str:
     return repr(node)
 
 
-def _weight(node, opaque=frozenset()) -> tuple[int, int]:
+def _weight(node, opaque=frozenset(), given=frozenset()) -> tuple[int, int]:
     """(steps, distinct variables) of an expression; a node in ``opaque`` (a local's inlined value)
-    counts as one variable."""
+    counts as one variable, and a call of a function the student version ``given`` is no step."""
     steps, variables, called = 0, set(), set()
     todo = [node]
     while todo:
@@ -439,7 +439,7 @@ def _weight(node, opaque=frozenset()) -> tuple[int, int]:
             steps += 1
         elif isinstance(sub, ast.Call):
             name = sub.func.attr if isinstance(sub.func, ast.Attribute) else getattr(sub.func, "id", None)
-            steps += name not in PLAIN_CALLS
+            steps += name not in PLAIN_CALLS and name not in given
             if isinstance(sub.func, ast.Name):
                 called.add(sub.func.id)    # a called name is a function, not a variable
         elif isinstance(sub, ast.Name) and sub.id not in MODULES and sub.id not in BUILTINS:
@@ -447,9 +447,9 @@ def _weight(node, opaque=frozenset()) -> tuple[int, int]:
     return steps, len(variables - called)
 
 
-def _is_formula(node, opaque=frozenset()) -> bool:
+def _is_formula(node, opaque=frozenset(), given=frozenset()) -> bool:
     """A formula has two steps, or one step on two variables (``h3 - y``, ``np.outer(h1, dz2)``)."""
-    steps, variables = _weight(node, opaque)
+    steps, variables = _weight(node, opaque, given)
     return steps >= 2 or (steps >= 1 and variables >= 2)
 
 
@@ -497,8 +497,9 @@ class Formulas:
     from the function's inputs is found whatever its form (``slope2 * dh2`` after
     ``slope2 = sigmoid(z2) * (1 - sigmoid(z2))``)."""
 
-    def __init__(self, entry, function: ast.FunctionDef, region: list, functions: dict):
+    def __init__(self, entry, function: ast.FunctionDef, region: list, functions: dict, given=frozenset()):
         params = [a.arg for a in function.args.args]
+        self.given = given
         self.entry, self.cell_names = entry, set(params) | set(entry.arg_names)
         self.rename = {p: a for p, a in zip(params, entry.arg_names) if p != a}
         for statement in region:
@@ -519,7 +520,7 @@ class Formulas:
             for node in _expressions(ast.Module(statements, [])):
                 # one step on two variables is a formula as a whole value (``return h3 - y``), but
                 # not inside a larger one: ``a - b`` of ``norm(a - b) / scale`` gives nothing away
-                if _is_formula(node, opaque) and (id(node) in whole or _weight(node, opaque)[0] >= 2):
+                if _is_formula(node, opaque, given) and (id(node) in whole or _weight(node, opaque, given)[0] >= 2):
                     for rename in ({}, self.rename):
                         self.keys.setdefault(_key(self.normal(node, rename), self.one_d), ast.unparse(node))
 
@@ -569,7 +570,7 @@ class Formulas:
         hits = []
 
         def walk(node, inlined):
-            if isinstance(node, ast.expr) and _is_formula(node):
+            if isinstance(node, ast.expr) and _is_formula(node, given=self.given):
                 if _key(node, self.one_d) in self.keys:
                     hits.append((ast.unparse(node), "is an expression of its solution"))
                     return
@@ -724,8 +725,10 @@ def answer_leaks(solution_path: Path, entries: dict | None = None) -> list[str]:
                  "softmax": network.softmax}
     functions.update({e.name: e.reference for i, e in entries.items() if i.startswith(workbook + ".")
                       and isinstance(e, Exercise)})
+    # the functions the student version gives (a call of one is no step of a formula: ``forward(X, params)``)
+    given = frozenset(n.name for tree in trees.values() if tree for n in tree.body if isinstance(n, ast.FunctionDef))
     for stub_id, entry, function, region in graded_functions(solution, workbook, entries):
-        formulas, known = Formulas(entry, function, region, functions), {}
+        formulas, known = Formulas(entry, function, region, functions, given - {entry.name}), {}
         for cell_id, tree in trees.items():
             hits = formulas.found_in(tree, known) if tree and cell_id != stub_id else []
             for text, how in dict.fromkeys(hits):

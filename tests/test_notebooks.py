@@ -125,13 +125,16 @@ def error_text(out) -> str:
     return ANSI.sub("", f"{out.ename}: {out.evalue}\n" + "\n".join(out.traceback))
 
 
+DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+")   # an embedded figure: bytes, not text
+
+
 def output_text(cell) -> str:
     parts = []
     for out in cell.get("outputs", []):
         if out.output_type == "stream":
             parts.append(out.text)
         elif out.output_type in ("display_data", "execute_result"):
-            parts += [str(out.data.get(mime, "")) for mime in ("text/plain", "text/html") if mime in out.data]
+            parts += [DATA_URI.sub("", str(out.data[mime])) for mime in ("text/plain", "text/html") if mime in out.data]
         elif out.output_type == "error":
             parts.append(error_text(out))
     return ANSI.sub("", "\n".join(parts))

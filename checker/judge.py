@@ -92,9 +92,10 @@ def wrong_axes_text(got: tuple, expected: tuple, axes) -> str:
         if meanings:
             text += ": " + "; ".join(f"axis {i}: {m}" for i, m in enumerate(meanings))
         return text + "."
-    wrong = [i for i, (g, e) in enumerate(zip(got, expected)) if g != e]
+    wrong = [i for i, (g, e) in enumerate(zip(got, expected, strict=True)) if g != e]
     if not meanings:
-        return f" {'Axes' if len(wrong) > 1 else 'Axis'} {', '.join(map(str, wrong))} {'have' if len(wrong) > 1 else 'has'} the wrong length."
+        axes_word, verb = ("Axes", "have") if len(wrong) > 1 else ("Axis", "has")
+        return f" {axes_word} {', '.join(map(str, wrong))} {verb} the wrong length."
     return "".join(f" Axis {i} (length {got[i]}) should have {meanings[i]}." for i in wrong)
 
 

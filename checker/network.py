@@ -23,7 +23,7 @@ from checker.examples import CACHE_KEYS, LAYER_SIZES, PARAM_KEYS, init_params  #
 def param_shapes(sizes=LAYER_SIZES) -> dict:
     """Shape of every parameter: ``W{l}`` is ``(sizes[l-1], sizes[l])``, ``b{l}`` is ``(sizes[l],)``."""
     shapes = {}
-    for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+    for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
         shapes[f"W{layer}"] = (fan_in, fan_out)
         shapes[f"b{layer}"] = (fan_out,)
     return shapes

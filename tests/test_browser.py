@@ -209,7 +209,8 @@ def test_a_choice_widget_answers_the_keyboard(lab, browser):
     page = _open(browser, url, rel)
     try:
         _run_all_and_save(page, work / rel)
-        widget = page.locator(".widget-radio-box").first.locator("xpath=ancestor::div[contains(@class,'jupyter-widgets')][last()]")
+        widget = page.locator(".widget-radio-box").first.locator(
+            "xpath=ancestor::div[contains(@class,'jupyter-widgets')][last()]")
         radios = page.locator(".widget-radio-box").first.locator("input[type=radio]")
         radios.first.focus()
         page.keyboard.press("Space")                  # select the first option

@@ -1,9 +1,8 @@
 """The build (tools/build_notebooks.py) on small in-memory notebooks."""
 import importlib.util
 import json
-from pathlib import Path
-
 from collections import Counter
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -570,8 +569,8 @@ def test_one_step_inside_a_larger_solution_formula_gives_nothing_away(tmp_path):
 def test_calling_a_function_the_workbook_gives_is_no_formula(tmp_path):
     """wb06 gives ``forward``; its backward's solution starts with ``cache = forward(X, params)``, as other cells do."""
     forward = code("def forward(X, params):\n    return {'h3': X @ params['W1']}")
-    backward = stub("backward", "X, Y, params", "cache = forward(X, params)\n    return {'W1': X.T @ (cache['h3'] - Y)}",
-                    "wb06.backward")
+    backward = stub("backward", "X, Y, params",
+                    "cache = forward(X, params)\n    return {'W1': X.T @ (cache['h3'] - Y)}", "wb06.backward")
     use = code("cache = forward(X, params)")
     assert leaks(tmp_path, code("import numpy as np"), forward, backward, use, name="06_x.ipynb") == []
 

@@ -39,9 +39,12 @@ def loop_outer(a, b):
 
 def backward_by_hand(x, y, p):
     """One example, written out layer by layer with einsum and dz @ W.T."""
-    z1 = x @ p["W1"] + p["b1"]; h1 = σ(z1)
-    z2 = h1 @ p["W2"] + p["b2"]; h2 = σ(z2)
-    z3 = h2 @ p["W3"] + p["b3"]; h3 = network.softmax(z3)
+    z1 = x @ p["W1"] + p["b1"]
+    h1 = σ(z1)
+    z2 = h1 @ p["W2"] + p["b2"]
+    h2 = σ(z2)
+    z3 = h2 @ p["W3"] + p["b3"]
+    h3 = network.softmax(z3)
     dz3 = h3 - y
     dz2 = (dz3 @ p["W3"].T) * h2 * (1 - h2)
     dz1 = (dz2 @ p["W2"].T) * h1 * (1 - h1)
@@ -179,11 +182,14 @@ WRONG = [
     ("wb02.grad_h1", lambda W2, dz2: (W2 @ dz2)[:, None], "wrong_shape", "an axis of length 1 too many"),
     ("wb02.grad_W1", lambda x, dz1: np.outer(dz1, x), "transposed", "transpose"),
     ("wb02.backward", transpose_key("W2"), "transposed", "dW2 is the transpose"),
-    ("wb02.backward", lambda x, y, p: kinds.backward_with(x, y, p, {2: kinds._LOCAL_FACTOR["activation_instead_of_derivative"]}),
+    ("wb02.backward",
+     lambda x, y, p: kinds.backward_with(x, y, p, {2: kinds._LOCAL_FACTOR["activation_instead_of_derivative"]}),
      "activation_instead_of_derivative", "dW1, db1, dW2, db2"),
-    ("wb02.backward", lambda x, y, p: kinds.backward_with(x, y, p, {1: kinds._LOCAL_FACTOR["missing_activation_derivative"]}),
+    ("wb02.backward",
+     lambda x, y, p: kinds.backward_with(x, y, p, {1: kinds._LOCAL_FACTOR["missing_activation_derivative"]}),
      "missing_activation_derivative", "dW1, db1"),
-    ("wb02.backward", lambda x, y, p: {k: v for k, v in network.backward(x, y, p).items() if k != "b3"}, "wrong_type", "b3"),
+    ("wb02.backward", lambda x, y, p: {k: v for k, v in network.backward(x, y, p).items() if k != "b3"},
+     "wrong_type", "b3"),
     ("wb04.forward", with_key(network.forward, "h3", lambda h3, X, p: softmax_axis0(network.forward(X, p)["z3"])),
      "wrong_axis", "down each column"),
     ("wb04.forward", with_key(network.forward, "z1", lambda z1, X, p: z1 - p["b1"]), "wrong_values", "z1"),

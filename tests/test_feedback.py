@@ -67,7 +67,8 @@ def _reference_formulas(entry) -> set:
                 and [a.arg for a in node.args.args] == names:
             body = [node.body] if isinstance(node, ast.Lambda) else node.body
             for statement in body:
-                found |= {ast.unparse(e) for e in ast.walk(statement) if isinstance(e, ast.expr) and build._is_formula(e)}
+                found |= {ast.unparse(e) for e in ast.walk(statement)
+                          if isinstance(e, ast.expr) and build._is_formula(e)}
     return found
 
 
@@ -77,8 +78,9 @@ def _solution_formulas() -> dict:
     for path in sorted(build.SOLUTIONS.glob("*.ipynb")):
         import nbformat
         nb = nbformat.read(path, as_version=4)
-        for _, entry, function, region in build.graded_functions(nb, build.workbook_of(path), registry()):
-            texts = {ast.unparse(e) for s in region for e in ast.walk(s) if isinstance(e, ast.expr) and build._is_formula(e)}
+        for _, entry, _function, region in build.graded_functions(nb, build.workbook_of(path), registry()):
+            texts = {ast.unparse(e) for s in region for e in ast.walk(s)
+                     if isinstance(e, ast.expr) and build._is_formula(e)}
             found.setdefault(entry.id, set()).update(texts)
     return found
 
@@ -216,7 +218,8 @@ def test_the_naive_sigmoid_passes_with_a_warning_about_the_overflow():
     assert result.passed and result.score == result.max_score
     assert result.headline.startswith("✓ Passed, with a warning: wb01.sigmoid")
     assert len(result.warnings) == 1
-    assert "numpy overflowed in sigmoid, line" in result.warnings[0] and "return 1 / (1 + np.exp(-z))" in result.warnings[0]
+    assert "numpy overflowed in sigmoid, line" in result.warnings[0]
+    assert "return 1 / (1 + np.exp(-z))" in result.warnings[0]
     assert "⚠ Warning: numpy overflowed" in result.text() and "⚠ Warning: numpy overflowed" in result._repr_html_()
 
 

@@ -4,9 +4,9 @@ import matplotlib
 import pytest
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from checker.figures import figure_bundle, png_bytes  # noqa: E402
+from checker.figures import figure_bundle, png_bytes
 
 
 def test_a_figure_carries_its_alt_text_and_the_same_bytes_every_time():

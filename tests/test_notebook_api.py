@@ -6,8 +6,8 @@ import pytest
 
 import checker
 from checker import CheckFailed, NotImplementedYet, check, evaluate, report
-from checker.exercises import Question, registry
 from checker.evaluate import grade_answer
+from checker.exercises import Question, registry
 
 
 def grad_W2(h1, dz2):
@@ -71,7 +71,8 @@ def test_exercises_lists_every_id_with_its_signature():
 
 SHAPE = Question("wb99.shape_W2", "shape of W2", "shape", lambda: (512, 256), axes=("rows: h1", "columns: z2"))
 CHOICE = Question("wb99.kind", "what kind of matrix", "choice", lambda: "b",
-                  options={"a": "full", "b": "diagonal", "c": "zero"}, why_not={"a": "Each h2_j depends on z2_j alone."})
+                  options={"a": "full", "b": "diagonal", "c": "zero"},
+                  why_not={"a": "Each h2_j depends on z2_j alone."})
 NUMBER = Question("wb99.n", "how many parameters", "number", lambda: 658698)
 
 
@@ -110,7 +111,8 @@ def test_in_a_kernel_each_check_shows_its_feedback_once():
     cells = [
         "import numpy as np\nfrom checker import check, report",
         "def grad_W2(h1, dz2):\n    return np.outer(h1, dz2)\n\ncheck('wb02.grad_W2', grad_W2)",
-        "def grad_b2(dz2):\n    raise NotImplementedError('Replace this line with your code.')\n\ncheck('wb02.grad_b2', grad_b2)",
+        "def grad_b2(dz2):\n    raise NotImplementedError('Replace this line with your code.')\n\n"
+        "check('wb02.grad_b2', grad_b2)",
         "def grad_h1(W2, dz2):\n    return W2.T @ dz2\n\ncheck('wb02.grad_h1', grad_h1)",
         "report('wb02', globals())",
     ]
@@ -129,7 +131,8 @@ def test_in_a_kernel_each_check_shows_its_feedback_once():
     assert "Workbook wb02: 1/" in table[0].data["text/plain"]
 
 
-@pytest.mark.parametrize("value, words", [(None, "is None"), ([1.0], "a list of 1 item,"), ([1.0, 2.0], "a list of 2 items"), ("x", "a str"),
+@pytest.mark.parametrize("value, words", [(None, "is None"), ([1.0], "a list of 1 item,"),
+                                          ([1.0, 2.0], "a list of 2 items"), ("x", "a str"),
                                           (object(), "an object"), ({"a": 1}, "a dict with keys ['a']")])
 def test_wrong_types_are_described_in_words(value, words):
     result = evaluate("wb02.grad_b2", lambda dz2: value)

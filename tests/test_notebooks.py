@@ -321,7 +321,7 @@ def test_structure(name, folder):
     headings = markdown_headings(nb)
     assert [level for level, _ in headings].count(1) == 1 and headings[0][0] == 1, (
         f"exactly one H1, first: {headings[:3]}")
-    for (prev, _), (level, text) in zip(headings, headings[1:]):
+    for (prev, _), (level, text) in zip(headings, headings[1:], strict=False):   # each with the next one
         assert level <= prev + 1, f"heading {text!r} skips from level {prev} to {level}"
 
     for cell in nb.cells:
@@ -378,13 +378,15 @@ def _small_workbook(*extra):
         new_markdown_cell("The cross-entropy of a uniform guess over 10 classes?"),
         new_code_cell("### BEGIN SOLUTION\nce_uniform = 2.302585092994046\n### END SOLUTION\n"
                       "check('wb01.ce_uniform', ce_uniform)"),
-        new_code_cell("print('agrees with -log(1/10):', ce_uniform is not ... and bool(np.isclose(ce_uniform, np.log(10))))"),
+        new_code_cell("print('agrees with -log(1/10):', "
+                      "ce_uniform is not ... and bool(np.isclose(ce_uniform, np.log(10))))"),
         new_markdown_cell("## 2. The last layer"),
         new_code_cell("def grad_W3(h2, dz3):\n    ### BEGIN SOLUTION\n    return np.outer(h2, dz3)\n"
                       "    ### END SOLUTION\n\ncheck('wb01.grad_W3', grad_W3)"),
         new_code_cell("def grad_b3(dz3):\n    ### BEGIN SOLUTION\n    return dz3.copy()\n    ### END SOLUTION\n\n"
                       "check('wb01.grad_b3', grad_b3)"),
-        new_markdown_cell("<!-- choices: wb01.softmax_shift -->\n" + build.option_lines(choice) + "\n<!-- end choices -->"),
+        new_markdown_cell("<!-- choices: wb01.softmax_shift -->\n" + build.option_lines(choice)
+                          + "\n<!-- end choices -->"),
         new_code_cell(f"### BEGIN SOLUTION\nsoftmax_shift = {choice.answer()!r}\n### END SOLUTION\n"
                       "check('wb01.softmax_shift', softmax_shift)"),
         *extra,

@@ -46,7 +46,7 @@ def test_a_different_random_draw_is_refused_not_used(tmp_path, monkeypatch):
     ex = _stored(tmp_path, monkeypatch, {"x": np.zeros(2)}, seed=3)
     ex._fingerprint = ex._fingerprint + 1.0
     with pytest.raises(RuntimeError, match="different random numbers"):
-        ex.params
+        _ = ex.params
 
 
 def _stub(a):

@@ -3,19 +3,29 @@ import numpy as np
 import pytest
 
 from checker import network
-from checker.sliders import (DEAD_RELU, SATURATION, WIDGET_MIME, dead_relu, dead_relu_slider, render_html,
-                             render_text, saturation, saturation_slider)
+from checker.sliders import (
+    DEAD_RELU,
+    SATURATION,
+    WIDGET_MIME,
+    dead_relu,
+    dead_relu_slider,
+    render_html,
+    render_text,
+    saturation,
+    saturation_slider,
+)
 
 
 def test_saturation_peaks_at_zero_and_vanishes_in_both_tails():
     assert saturation(0.0)["sigma_grad"] == 0.25 and saturation(0.0)["fraction_of_max"] == 1.0
     grads = [saturation(z)["sigma_grad"] for z in (0, 2, 5, 10, 20)]
-    assert all(a > b for a, b in zip(grads, grads[1:]))
+    assert all(a > b for a, b in zip(grads, grads[1:], strict=False))   # each with the next one
     assert saturation(20.0)["sigma_grad"] == pytest.approx(saturation(-20.0)["sigma_grad"])
     assert saturation(20.0)["sigma_grad"] < 1e-8
 
 
-@pytest.mark.parametrize("z, word", [(0.0, "linear middle"), (3.0, "flattening"), (12.0, "saturated"), (-12.0, "saturated")])
+@pytest.mark.parametrize("z, word", [(0.0, "linear middle"), (3.0, "flattening"), (12.0, "saturated"),
+                                     (-12.0, "saturated")])
 def test_saturation_verdict(z, word):
     assert word in saturation(z)["verdict"]
 
@@ -41,7 +51,7 @@ def test_a_dead_unit_gets_exactly_zero_gradient_and_the_verdict_says_so():
 
 def test_lowering_the_bias_never_switches_more_inputs_on():
     counts = [dead_relu(b)["active"] for b in np.arange(1.0, -3.01, -0.1)]
-    assert all(a >= b for a, b in zip(counts, counts[1:]))
+    assert all(a >= b for a, b in zip(counts, counts[1:], strict=False))   # each with the next one
     assert counts[0] == 200 and counts[-1] == 0
 
 

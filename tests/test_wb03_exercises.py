@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from checker import evaluate, examples, network
-from checker.exercises import Exercise, Question, as_written, lookup, registry, shown_letter, wb03
+from checker.exercises import Exercise, Question, lookup, registry, shown_letter, wb03
 
 σ = network.sigmoid
 

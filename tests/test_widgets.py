@@ -2,8 +2,15 @@
 import pytest
 
 from checker.exercises import Question, registry
-from checker.widgets import (NOTHING_SELECTED, WIDGET_MIME, get_question, multiple_choice, on_check,
-                             render_choice_html, render_choice_text)
+from checker.widgets import (
+    NOTHING_SELECTED,
+    WIDGET_MIME,
+    get_question,
+    multiple_choice,
+    on_check,
+    render_choice_html,
+    render_choice_text,
+)
 
 CHOICES = [q for q in registry().values() if isinstance(q, Question) and q.kind == "choice"]
 WB02_CHOICES = [q for q in CHOICES if q.id.startswith("wb02.")]

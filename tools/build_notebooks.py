@@ -229,7 +229,7 @@ def slide_types(cells) -> list[str]:
 def with_slides(nb):
     """A copy of the solution notebook ``nb`` whose cells carry the slide type of ``slide_types``."""
     nb = copy.deepcopy(nb)
-    for cell, kind in zip(nb.cells, slide_types(nb.cells)):
+    for cell, kind in zip(nb.cells, slide_types(nb.cells), strict=True):
         cell.metadata["slideshow"] = {"slide_type": kind}
     return nb
 
@@ -473,7 +473,8 @@ def _inlined(statements) -> tuple[list, set]:
     for statement in statements:
         statement = Inline().visit(copy.deepcopy(statement))
         out.append(statement)
-        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+        if (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                and isinstance(statement.targets[0], ast.Name)):
             values[statement.targets[0].id] = statement.value
     return out, opaque
 
@@ -501,7 +502,7 @@ class Formulas:
         params = [a.arg for a in function.args.args]
         self.given = given
         self.entry, self.cell_names = entry, set(params) | set(entry.arg_names)
-        self.rename = {p: a for p, a in zip(params, entry.arg_names) if p != a}
+        self.rename = {p: a for p, a in zip(params, entry.arg_names, strict=True) if p != a}
         for statement in region:
             self.cell_names |= _names(statement) - MODULES
         try:
@@ -510,7 +511,7 @@ class Formulas:
             cases = []
         self.one_d = {name for position, name in enumerate(entry.arg_names)
                       if cases and all(np.ndim(case.args[position]) == 1 for case in cases)}
-        self.one_d |= {p for p, a in zip(params, entry.arg_names) if a in self.one_d}
+        self.one_d |= {p for p, a in zip(params, entry.arg_names, strict=True) if a in self.one_d}
         self.cases = [c for c in cases if sum(np.size(a) for a in c.args if isinstance(a, np.ndarray)) <= MAX_SAMPLE]
         self.answers = {}
         self.functions = {k: v for k, v in functions.items() if k != entry.name}
@@ -525,7 +526,8 @@ class Formulas:
                         self.keys.setdefault(_key(self.normal(node, rename), self.one_d), ast.unparse(node))
 
     def normal(self, node, rename=None):
-        return _Normal(self.cell_names, self.one_d, self.rename if rename is None else rename).visit(copy.deepcopy(node))
+        rename = self.rename if rename is None else rename
+        return _Normal(self.cell_names, self.one_d, rename).visit(copy.deepcopy(node))
 
     def computes(self, node) -> bool:
         """True when ``node`` gives the function's answer from its inputs on every input of the exercise,
@@ -537,10 +539,11 @@ class Formulas:
             return False
         code = compile(ast.Expression(ast.fix_missing_locations(copy.deepcopy(node))), "<cell>", "eval")
         for number, case in enumerate(self.cases):
-            names = {**self.functions, **{n: copy.deepcopy(a) for n, a in zip(self.entry.arg_names, case.args)}}
+            arguments = zip(self.entry.arg_names, case.args, strict=True)
+            names = {**self.functions, **{n: copy.deepcopy(a) for n, a in arguments}}
             try:
                 with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-                    value = eval(code, {"__builtins__": {}}, names)   # noqa: S307 - our own notebooks' expressions
+                    value = eval(code, {"__builtins__": {}}, names)   # our own notebooks' expressions
             except Exception:   # noqa: BLE001 - an expression that does not run on these inputs computes nothing
                 return False
             if number not in self.answers:
@@ -579,7 +582,7 @@ class Formulas:
                     return
             if isinstance(node, ast.Name):
                 return
-            for child, twin in zip(ast.iter_child_nodes(node), ast.iter_child_nodes(inlined)):
+            for child, twin in zip(ast.iter_child_nodes(node), ast.iter_child_nodes(inlined), strict=True):
                 walk(child, twin)
 
         for statement in tree.body:
@@ -631,7 +634,8 @@ def _key_uses(tree) -> list[str]:
         if isinstance(node, ast.Attribute):
             if isinstance(node.value, ast.Name) and node.value.id == "network":
                 uses.append(f"network.{node.attr}")
-            elif node.attr in ("network", "exercises") and isinstance(node.value, ast.Name) and node.value.id == "checker":
+            elif (node.attr in ("network", "exercises") and isinstance(node.value, ast.Name)
+                  and node.value.id == "checker"):
                 uses.append(f"checker.{node.attr}")
             elif node.attr in KEYS[:2]:
                 uses.append(f".{node.attr}")
@@ -643,11 +647,13 @@ def _key_uses(tree) -> list[str]:
             elif node.module == "checker" and {a.name for a in node.names} & {"network", "exercises"}:
                 uses.append("from checker import network/exercises")
         elif isinstance(node, ast.Import):
-            uses += [f"import {a.name}" for a in node.names if a.name.startswith(("checker.network", "checker.exercises"))]
+            uses += [f"import {a.name}" for a in node.names
+                     if a.name.startswith(("checker.network", "checker.exercises"))]
     return list(dict.fromkeys(uses))
 
 
-_TEXT_KEYS = re.compile(r"\bnetwork\.\w|checker\.network|checker\.exercises|\blookup\(|\bregistry\(|\.reference\b|\.answer\(")
+_TEXT_KEYS = re.compile(r"\bnetwork\.\w|checker\.network|checker\.exercises"
+                        r"|\blookup\(|\bregistry\(|\.reference\b|\.answer\(")
 
 
 def _value_forms(question) -> tuple:

@@ -23,7 +23,11 @@ REPOSITORY_MARK, BRANCH_MARK = "@@REPOSITORY@@", "@@BRANCH@@"
 TEMPLATE = r'''#@title @@TITLE@@
 # On Colab, on Binder or in a local checkout it installs the `checker` package if needed, then prints
 # its version. Written by tools/build_notebooks.py.
-import importlib, os, re, subprocess, sys
+import importlib
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 REPOSITORY, BRANCH = "@@REPOSITORY@@", "@@BRANCH@@"

@@ -41,7 +41,7 @@ def init_params(rng: np.random.Generator, sizes=LAYER_SIZES, scale: float | None
     """Random parameters, float64: ``W{l}`` (fan_in, fan_out) from N(0, 1/fan_in) unless ``scale``
     is given, ``b{l}`` (fan_out,) from N(0, 0.1²)."""
     params = {}
-    for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+    for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
         std = scale if scale is not None else 1.0 / np.sqrt(fan_in)
         params[f"W{layer}"] = rng.normal(0.0, std, size=(fan_in, fan_out))
         params[f"b{layer}"] = rng.normal(0.0, 0.1, size=(fan_out,))

@@ -121,14 +121,14 @@ def reletter(entries: dict, seed: int = CHOICE_SEED) -> dict:
     targets = [LETTERS[i % common] for i in range(len(choices))]
     random.Random(seed).shuffle(targets)
     out = dict(entries)
-    for q, target in zip(choices, targets):
+    for q, target in zip(choices, targets, strict=True):
         right = q.answer()
         if right not in q.options:
             continue
         shown = list(LETTERS[:len(q.options)])
         others = [key for key in q.options if key != right]
         free = [letter for letter in shown if letter != target]
-        letters = {right: target, **dict(zip(others, free))}
+        letters = {right: target, **dict(zip(others, free, strict=True))}
         out[q.id] = dataclasses.replace(
             q, options={letters[k]: text for k, text in sorted(q.options.items(), key=lambda kv: letters[kv[0]])},
             why_not={letters[k]: text for k, text in q.why_not.items()}, answer=_displayed(q.answer, letters))
@@ -189,5 +189,6 @@ def lookup(exercise_id: str):
     if exercise_id not in table:
         same_but_case = [i for i in table if i.lower() == str(exercise_id).lower()]
         near = same_but_case + difflib.get_close_matches(str(exercise_id), table, n=3)
-        raise ValueError(f"There is no exercise {exercise_id!r}." + (f" Did you mean {', '.join(near)}?" if near else ""))
+        raise ValueError(f"There is no exercise {exercise_id!r}."
+                         + (f" Did you mean {', '.join(near)}?" if near else ""))
     return table[exercise_id]

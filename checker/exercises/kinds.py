@@ -71,7 +71,8 @@ def through_weights(id, layer, points=1.0):
         def make(rng, sizes, label):
             fan_in, fan_out = draw.layer_dims(sizes, layer)
             W = draw.weights(rng, fan_in, fan_out)
-            return Case(f"{label}: W{layer} ({fan_in}, {fan_out}), dz{layer} ({fan_out},)", (W, draw.upstream(rng, fan_out)))
+            return Case(f"{label}: W{layer} ({fan_in}, {fan_out}), dz{layer} ({fan_out},)",
+                        (W, draw.upstream(rng, fan_out)))
         return _full_and_small(rng, make)
     return Exercise(id, f"grad_{h_name}(W{layer}, dz{layer})", cases, lambda W, dz: W @ dz,
                     points=points, arg_names=(f"W{layer}", f"dz{layer}"), out_axes=(UNIT.format(h_name),),
@@ -84,7 +85,8 @@ def through_sigmoid(id, layer, points=1.0):
     def cases(rng):
         def make(rng, sizes, label):
             n = sizes[layer]
-            return Case(f"{label}: z{layer} ({n},), dh{layer} ({n},)", (draw.preactivations(rng, n), draw.upstream(rng, n)))
+            return Case(f"{label}: z{layer} ({n},), dh{layer} ({n},)",
+                        (draw.preactivations(rng, n), draw.upstream(rng, n)))
         out = _full_and_small(rng, make)
         n = FULL[layer]
         out.append(Case(f"saturated z{layer} (values up to ±1000)", (draw.saturated(rng, n), draw.upstream(rng, n))))

@@ -12,6 +12,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,13 +20,14 @@ import time
 import zipfile
 from pathlib import Path
 
+import grade_fixtures as fx
 import numpy as np
 import pytest
 
-import grade_fixtures as fx
 from checker.exercises import Exercise, registry
-from checker.grading import Settings, collect, grade, grade_submission, outputs, transfer
-from checker.grading.cli import _size, main as cli_main
+from checker.grading import Settings, collect, environment, grade, grade_submission, outputs, records, sandbox, transfer
+from checker.grading.cli import _size
+from checker.grading.cli import main as cli_main
 from checker.grading.nbval import is_check_cell
 from checker.grading.submission import reference_names, review_flags
 
@@ -34,6 +36,21 @@ MEMORY = "2G"
 LIMITS = ["--cell-timeout", "2", "--call-timeout", "5", "--notebook-timeout", "60", "--memory", MEMORY]
 SETTINGS = Settings(cell_timeout=2, call_timeout=5, notebook_timeout=60, memory_bytes=_size(MEMORY))
 WELL_BEHAVED_SECONDS = 40  # a normal notebook grades in 3-9 s; generous for a loaded CI machine
+
+
+def _sandbox_available() -> bool:
+    try:
+        sandbox.find()
+        return True
+    except sandbox.SandboxUnavailable:
+        if os.environ.get("CHECKER_REQUIRE_SANDBOX") == "1":
+            raise
+        return False
+
+
+# Where bubblewrap cannot run (CI installs it), everything but the sandbox is still tested here.
+TRUST = not _sandbox_available()
+TRUST_FLAG = ["--trust-notebooks"] if TRUST else []
 
 TABLE = registry()
 
@@ -71,7 +88,8 @@ def graded(tmp_path_factory):
 
     env = dict(os.environ, TMPDIR=str(scratch))
     first = subprocess.Popen([sys.executable, "-m", "checker", "grade", str(klass), "--out", str(out), "-j", "2",
-                              *LIMITS], cwd=base, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                              *LIMITS, *TRUST_FLAG], cwd=base, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list((out / "records").glob("*.json"))) < 2:
         time.sleep(0.1)
@@ -79,17 +97,19 @@ def graded(tmp_path_factory):
     stopped_at = time.monotonic()
     first_output, _ = first.communicate(timeout=60)
     first_stop_seconds = time.monotonic() - stopped_at
-    after_first = {p.name: json.loads(p.read_text()) for p in (out / "records").glob("*.json")}
+    after_first = {p.name: json.loads(p.read_text())["record"] for p in (out / "records").glob("*.json")}
+    markers_after_first = list((out / records.STARTED).glob("*.json"))
     grades_after_first = (out / "grades.csv").read_text()
     leftovers = _kernels_under(scratch)
 
     lines = []
-    second = grade([klass], str(out), jobs=2, settings=SETTINGS, log=lines.append)
-    third = grade([klass], str(out), jobs=2, settings=SETTINGS, log=lines.append)
+    second = grade([klass], str(out), jobs=2, settings=SETTINGS, trust=TRUST, log=lines.append)
+    third = grade([klass], str(out), jobs=2, settings=SETTINGS, trust=TRUST, log=lines.append)
     results = json.loads((out / "results.json").read_text())
     return {"class": klass, "out": out, "total": total, "first_rc": first.returncode, "first_output": first_output,
             "first_stop_seconds": first_stop_seconds, "after_first": after_first,
             "grades_after_first": grades_after_first, "leftovers": leftovers, "second": second, "third": third,
+            "markers_after_first": markers_after_first,
             "log": lines, "results": results["students"]}
 
 
@@ -154,11 +174,17 @@ def test_a_kernel_that_dies_costs_only_what_could_not_be_graded(graded):
 def test_when_no_restart_is_left_the_rest_gets_zero_with_the_reason(tmp_path):
     path = fx.write(fx.replace_function(fx.solution(1), "grad_z3", fx.KILL_WHEN_GRADED), tmp_path, "ivan", 1)
     settings = Settings(**{**SETTINGS.to_json(), "restarts": 0})
-    record = grade_submission(str(path), "ivan", None, settings)
+    env = environment.prepare(str(tmp_path / "env"), trust=TRUST)
+    try:
+        record = grade_submission(str(path), "ivan", None, settings, environment=env)
+    finally:
+        environment.release(env)
     items = {i["id"]: i for i in record["items"]}
-    after = [i for i in ids("wb01", "function") if ids("wb01", "function").index(i) > ids("wb01", "function").index("wb01.grad_z3")]
+    functions = ids("wb01", "function")
+    after = functions[functions.index("wb01.grad_z3") + 1:]
     assert items["wb01.grad_z3"]["diagnosis"] == "kernel_died"
-    assert after and all(items[i]["diagnosis"] == "not_run" and "restarted 0 time" in items[i]["message"] for i in after)
+    assert after and all(items[i]["diagnosis"] == "not_run" and "restarted 0 time" in items[i]["message"]
+                         for i in after)
     assert all(items[i]["passed"] for i in ids("wb01", "answer"))   # graded before the kernel died
 
 
@@ -241,7 +267,6 @@ def test_feedback_files_hold_the_checkers_messages_and_the_written_answers(grade
 
 def test_written_answers_are_graded_by_filling_in_written_csv(graded, tmp_path):
     out = tmp_path / "copy"
-    import shutil
     shutil.copytree(graded["out"], out)
     rows = list(csv.DictReader((out / "written.csv").open()))
     assert {r["status"] for r in rows if r["student"] == "alice"} == {"answered"}
@@ -273,6 +298,7 @@ def test_ctrl_c_keeps_everything_already_graded_and_leaves_no_kernel(graded):
     for record in graded["after_first"].values():
         assert record["student"] in graded["grades_after_first"]
     assert graded["leftovers"] == []
+    assert graded["markers_after_first"] == []    # stopped by the instructor: not a crash to remember
 
 
 def test_a_second_run_resumes_and_a_third_grades_nothing_new(graded):
@@ -282,19 +308,18 @@ def test_a_second_run_resumes_and_a_third_grades_nothing_new(graded):
     assert third["graded"] == 0 and third["skipped"] == graded["total"]
     # records of the first run were kept as they were, not graded again
     for name, record in graded["after_first"].items():
-        assert json.loads((graded["out"] / "records" / name).read_text())["started"] == record["started"]
+        assert json.loads((graded["out"] / "records" / name).read_text())["record"]["started"] == record["started"]
 
 
 def test_a_changed_notebook_is_graded_again(graded, tmp_path):
     klass, out = tmp_path / "class", tmp_path / "out"
     path = fx.write(fx.renamed_wb01(), klass, "erin", 1)
-    import shutil
     shutil.copytree(graded["out"] / "records", out / "records")
-    first = grade([klass], str(out), jobs=1, settings=SETTINGS, log=lambda line: None)
+    first = grade([klass], str(out), jobs=1, settings=SETTINGS, trust=TRUST, log=lambda line: None)
     assert first["graded"] == 1 or first["skipped"] == 1
     fx.write(fx.solution(1), klass, "erin", 1)       # she fixes the name and submits again
     assert path.exists()
-    again = grade([klass], str(out), jobs=1, settings=SETTINGS, log=lambda line: None)
+    again = grade([klass], str(out), jobs=1, settings=SETTINGS, trust=TRUST, log=lambda line: None)
     assert again["graded"] == 1
     erin = json.loads((out / "results.json").read_text())["students"]["erin"]["wb01"]
     assert erin["score"] == max_points("wb01")
@@ -369,17 +394,19 @@ def test_both_layouts_name_the_student(tmp_path):
     (tmp_path / "by-file" / "bob.ipynb").write_text("{}")
     (tmp_path / "by-file" / ".ipynb_checkpoints" / "bob-checkpoint.ipynb").write_text("{}")
     found, warnings = collect.find([tmp_path / "per-student", tmp_path / "by-file", tmp_path / "nothing"])
-    assert [s.student for s in found] == ["alice", "bob"] and warnings == [f"{tmp_path / 'nothing'}: no such file or folder"]
+    assert [s.student for s in found] == ["alice", "bob"]
+    assert warnings == [f"{tmp_path / 'nothing'}: no such file or folder"]
     names = [f"student{i}" for i in range(40)]
     parts = [[n for n in names if collect.in_shard(n, (k, 3))] for k in (1, 2, 3)]
     assert sorted(sum(parts, [])) == sorted(names) and all(parts)
 
 
 def test_merging_shards_gives_the_same_gradebook(graded, tmp_path):
-    records = sorted((graded["out"] / "records").glob("*.json"))
+    files = sorted((graded["out"] / "records").glob("*.json"))
     for k, part in enumerate(("a", "b")):
         (tmp_path / part / "records").mkdir(parents=True)
-        for path in records[k::2]:
+        shutil.copy(graded["out"] / records.KEY_FILE, tmp_path / part / records.KEY_FILE)   # a folder is copied whole
+        for path in files[k::2]:
             (tmp_path / part / "records" / path.name).write_text(path.read_text())
     assert cli_main(["merge", str(tmp_path / "merged"), str(tmp_path / "a"), str(tmp_path / "b")]) == 0
     merged = json.loads((tmp_path / "merged" / "results.json").read_text())["students"]
@@ -392,3 +419,121 @@ def test_the_console_script_and_module_share_one_parser():
     assert scripts["backprop-grade"] == "checker.grading.cli:grade_main"
     run = subprocess.run([sys.executable, "-m", "checker", "grade", "--help"], capture_output=True, text=True)
     assert run.returncode == 0 and "--call-timeout" in run.stdout and "--shard" in run.stdout
+
+
+# --- units: input hygiene, the gradebook's own defences ------------------------------------------------
+
+def test_one_rule_names_the_student_and_two_claims_are_a_conflict(tmp_path):
+    root = tmp_path / "class"
+    nb = json.dumps(fx.solution(1))
+    for relative in ("alice/01_forward.ipynb", "alice/old/draft.ipynb", "bob.ipynb", "carol/01_forward.ipynb",
+                     "mallory/ivy.ipynb", "mallory/notes/x.txt"):
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(nb)
+    found, warnings = collect.find([root])
+    by_student = {s.student: s for s in found}
+    # whatever a notebook's file is called, its first folder below the root names the student
+    assert sorted(by_student) == ["alice", "bob", "carol", "mallory"]
+    assert by_student["mallory"].conflict == () and by_student["mallory"].path.endswith("ivy.ipynb")
+    alice = by_student["alice"]
+    assert len(alice.conflict) == 2 and alice.workbook == "wb01"
+    assert any("2 notebooks claim workbook wb01" in w for w in warnings)
+    # a notebook given by itself: its file names the student
+    [alone], _ = collect.find([root / "carol" / "01_forward.ipynb"])
+    assert alone.student == "01_forward"
+
+
+def test_links_hard_links_and_non_files_are_refused_and_never_opened(tmp_path):
+    root, elsewhere = tmp_path / "class", tmp_path / "elsewhere"
+    (root / "ann").mkdir(parents=True)
+    elsewhere.mkdir()
+    secret = elsewhere / "01_forward.ipynb"
+    secret.write_text(json.dumps(fx.solution(1)))
+    os.symlink(secret, root / "ann" / "01_forward.ipynb")
+    os.symlink(elsewhere, root / "ben")
+    (root / "cat").mkdir()
+    os.link(secret, root / "cat" / "01_forward.ipynb")
+    os.mkfifo(root / "dan.ipynb")
+    found, warnings = collect.find([root])
+    refused = {s.student: s.refused for s in found}
+    assert set(refused) == {"ann", "ben", "cat", "dan"} and all(refused.values())
+    assert "symbolic link" in refused["ann"] and "symbolic link" in refused["ben"]
+    assert "hard link" in refused["cat"] and "not a regular file" in refused["dan"]
+    assert len(warnings) == 4
+
+
+def test_a_notebook_that_cannot_be_parsed_is_a_reason_never_an_exception(tmp_path, monkeypatch):
+    from checker.grading import submission
+    deep = tmp_path / "deep.ipynb"
+    deep.write_text('{"cells": ' + "[" * 200_000 + "]" * 200_000 + "}")
+    assert submission.read_notebook(str(deep)) == (None, "the file nests its JSON too deeply to be a notebook")
+    monkeypatch.setattr(submission, "MAX_NOTEBOOK_BYTES", 1000)
+    big = tmp_path / "big.ipynb"
+    big.write_text(json.dumps({"cells": [], "x": "y" * 2000}))
+    nb, why = submission.read_notebook(str(big))
+    assert nb is None and "more than the" in why and "MiB" in why
+    os.symlink(big, tmp_path / "link.ipynb")
+    assert "symbolic link" in submission.read_notebook(str(tmp_path / "link.ipynb"))[1]
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised_and_read_back():
+    for text in ('=HYPERLINK("x","y")', "+1", "-2", "@SUM(A1)", "\tx", "\rx"):
+        assert outputs.csv_cell(text) == "'" + text and outputs.csv_value(outputs.csv_cell(text)) == text
+    assert outputs.csv_cell("alice") == "alice" and outputs.csv_cell(2.5) == "2.5"
+    assert outputs.csv_value("'quoted") == "'quoted"     # an apostrophe of the instructor's own stays
+
+
+def _graded_record(student, answer_id="wb01.essay"):
+    return {"student": student, "workbook": "wb01", "notebook": f"/x/{student}.ipynb", "sha256": "0", "items": [],
+            "score": 1.0, "max_score": 1.0, "written": [{"id": answer_id, "text": "t", "answered": True}],
+            "notes": [], "errors": [], "flags": [], "sandbox": "bubblewrap 0.8.0"}
+
+
+def test_manual_points_count_only_within_their_maximum_for_known_answers(tmp_path):
+    out = tmp_path / "out"
+    for student in ("ann", "=bob"):
+        outputs.save_record(str(out), _graded_record(student))
+    rows = [["student", "workbook", "answer_id", "status", "points", "comment"],
+            ["ann", "wb01", "wb01.essay", "answered", "7", ""],            # more than the 1 point it can get
+            ["'=bob", "wb01", "wb01.essay", "answered", "0.5", "ok"],      # a neutralised name, read back
+            ["ghost", "wb01", "wb01.essay", "answered", "1", ""],          # nobody graded: not counted
+            ["=bob", "wb01", "wb01.essay", "answered", "1", ""]]           # a second row for one answer
+    (out / "written.csv").write_text(outputs.csv_text(rows[1:], rows[0]))
+    problems = []
+    results = outputs.write_gradebook(str(out), problems=problems)
+    assert results["students"]["ann"]["wb01"]["written_points"] == 0
+    assert results["students"]["=bob"]["wb01"]["written_points"] == 0.5
+    assert "ghost" not in results["students"]
+    assert len(problems) == 3 and "outside 0..1" in problems[0] and "no graded notebook" in problems[1]
+    assert "second row" in problems[2] and results["problems"] == problems
+    kept = list(csv.reader((out / "written.csv").open()))
+    assert ["ann", "wb01", "wb01.essay", "answered", "7", ""] in kept           # kept for the instructor to fix
+    assert any(r[0] == "ghost" and "not counted" in r[3] for r in kept)
+
+
+def test_a_notebook_the_grader_died_on_twice_is_recorded_as_a_fault_not_run_again(tmp_path):
+    klass, out = tmp_path / "class", tmp_path / "out"
+    path = fx.write(fx.student(1), klass, "zed", 1)
+    records.mark_started(str(out), str(path), 2)        # the grader died twice while grading it
+    summary = grade([klass], str(out), jobs=1, settings=SETTINGS, trust=TRUST, log=lambda line: None)
+    zed = json.loads((out / "results.json").read_text())["students"]["zed"]["wb01"]
+    assert summary["graded"] == 0 and zed["score"] == 0 and "2 times" in zed["notes"][0]
+    assert {e["diagnosis"] for e in zed["exercises"].values()} == {"not_run"}
+    assert records.started(str(out)) == {}
+    again = grade([klass], str(out), jobs=1, settings=SETTINGS, trust=TRUST, log=lambda line: None)
+    assert again["skipped"] == 1       # recorded: the next run does not try it (--regrade would)
+
+
+def test_a_conflict_is_an_error_row_until_one_notebook_is_left(tmp_path):
+    klass, out = tmp_path / "class", tmp_path / "out"
+    nb = {"cells": [fx.code_cell("# wb01.shape_x\nshape_x = (1024,)")], "metadata": {}, "nbformat": 4,
+          "nbformat_minor": 5}
+    fx.write(nb, klass, "ann", 1)
+    (klass / "ann" / "resubmitted.ipynb").write_text(json.dumps(nb))
+    first = grade([klass], str(out), jobs=1, settings=SETTINGS, trust=TRUST, log=lambda line: None)
+    ann = json.loads((out / "results.json").read_text())["students"]["ann"]["wb01"]
+    assert first["graded"] == 0 and ann["score"] == 0 and "resubmitted.ipynb" in ann["notes"][0]
+    (klass / "ann" / "resubmitted.ipynb").unlink()     # the instructor keeps one
+    second = grade([klass], str(out), jobs=1, settings=SETTINGS, trust=TRUST, log=lambda line: None)
+    ann = json.loads((out / "results.json").read_text())["students"]["ann"]["wb01"]
+    assert second["graded"] == 1 and ann["score"] == 0.5

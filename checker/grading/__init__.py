@@ -8,9 +8,15 @@ and the comparison and the scoring happen in the grader's process.
     from checker.grading import grade, Settings
     grade(["submissions/"], "grades/", jobs=4, settings=Settings(call_timeout=10))
 
-Modules: collect (whose notebook is which), kernel (the student's kernel, at arm's length),
-transfer (the data that crosses), submission (one notebook -> a record), run (the parallel,
-resumable run), outputs (gradebook and feedback), nbval (the pytest --nbval-lax path), cli.
+Every kernel runs in a bubblewrap sandbox (``trust=True`` / --trust-notebooks: without it) with
+a reduced, read-only ``checker`` that has no reference and no answers.
+
+Modules: collect (whose notebook is which: one rule, links refused, conflicts), sandbox (the
+bwrap command: what a kernel sees), kernel_package (the kernel's reduced checker), kernel_helper
+(the grader's side inside a kernel), environment (both, once per run), kernel (the student's
+kernel, at arm's length), transfer (the data that crosses), submission (one notebook -> a
+record), records (signed records, "started" markers), run (the parallel, resumable run), outputs
+(gradebook and feedback), nbval (the pytest --nbval-lax path: no sandbox), cli.
 """
 from checker.grading.run import grade
 from checker.grading.submission import Settings, grade_submission

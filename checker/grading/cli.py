@@ -8,10 +8,12 @@ import shutil
 import sys
 
 GRADE_HELP = """\
-Grade students' notebooks: run each in a fresh kernel under time and memory limits, call the
-student's functions there on fresh inputs, and judge the answers in this process.  Writes
-DIR/grades.csv, DIR/results.json, DIR/written.csv and DIR/feedback/<student>.md as it goes;
-running the same command again grades only new or changed notebooks.  See docs/grading.md."""
+Grade students' notebooks: run each in a fresh, sandboxed kernel (bubblewrap) under time and
+memory limits, call the student's functions there on fresh inputs, and judge the answers in
+this process.  Writes DIR/grades.csv, DIR/results.json, DIR/written.csv and
+DIR/feedback/<student>.md as it goes; running the same command again grades only new or changed
+notebooks.  A notebook belongs to the student named by the first name of its path below
+SUBMISSION (alice/… or alice.ipynb).  See docs/grading.md."""
 
 
 def _size(text: str) -> int:
@@ -64,12 +66,15 @@ def grade_parser(prog: str = "python -m checker grade") -> argparse.ArgumentPars
     p.add_argument("--seed", type=int, help="base seed of the inputs (default: fresh for each submission)")
     p.add_argument("--shard", type=_shard, metavar="K/N",
                    help="grade only the students of part K of N (to split a class over N machines)")
+    p.add_argument("--trust-notebooks", action="store_true",
+                   help="run kernels WITHOUT the bubblewrap sandbox (where it is not available): only for a class "
+                        "you trust, since a notebook then runs as you, with this machine in reach")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the summary")
     return p
 
 
 def grade_main(argv=None, prog: str = "backprop-grade") -> int:
-    from checker.grading.run import default_memory, grade
+    from checker.grading.run import CannotGrade, default_memory, grade
     from checker.grading.submission import Settings
     args = grade_parser(prog).parse_args(argv)
     if args.jobs < 1:
@@ -84,9 +89,15 @@ def grade_main(argv=None, prog: str = "backprop-grade") -> int:
             print(line, flush=True)
     try:
         summary = grade(args.submissions, args.out, jobs=args.jobs, workbook=args.workbook, settings=settings,
-                        regrade=args.regrade, shard=args.shard, log=log)
+                        regrade=args.regrade, shard=args.shard, trust=args.trust_notebooks, log=log)
     except KeyboardInterrupt:
         return 130
+    except CannotGrade as error:
+        print(f"cannot grade: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:   # the output folder (or the scratch folder) cannot be written
+        print(f"cannot grade: {error.filename or args.out}: {error.strerror or error}", file=sys.stderr)
+        return 2
     return 1 if summary["submissions"] == 0 else 0
 
 
@@ -97,7 +108,12 @@ def gradebook_main(argv) -> int:
     p.add_argument("out", metavar="DIR")
     args = p.parse_args(argv)
     from checker.grading.outputs import write_gradebook
+    if not os.path.isdir(args.out):
+        print(f"{args.out}: no such output folder", file=sys.stderr)
+        return 2
     results = write_gradebook(args.out)
+    for problem in results["problems"]:
+        print(f"warning: {problem}", file=sys.stderr)
     print(f"{len(results['students'])} student(s): {os.path.join(args.out, 'grades.csv')}")
     return 0
 
@@ -108,19 +124,28 @@ def merge_main(argv) -> int:
     p.add_argument("out", metavar="DIR")
     p.add_argument("parts", nargs="+", metavar="PART")
     args = p.parse_args(argv)
-    from checker.grading import outputs
-    merged = outputs.load_records(args.out)
+    from checker.grading import outputs, records
+    problems: list = []
+    merged = outputs.load_records(args.out, problems) if os.path.isdir(args.out) else {}
     for part in args.parts:
-        for key, record in outputs.load_records(part).items():
+        if not os.path.isdir(part):
+            problems.append(f"{part}: no such output folder: skipped")
+            continue
+        # each part is checked with its own key (copy the whole folder, .grader-key included)
+        for key, record in outputs.load_records(part, problems).items():
             if key not in merged or record.get("started", "") >= merged[key].get("started", ""):
                 merged[key] = record
         manual = os.path.join(part, "written.csv")
         if os.path.exists(manual) and not os.path.exists(os.path.join(args.out, "written.csv")):
             os.makedirs(args.out, exist_ok=True)
             shutil.copy(manual, os.path.join(args.out, "written.csv"))
+    os.makedirs(args.out, exist_ok=True)
+    records.key(args.out)
     for record in merged.values():
         outputs.save_record(args.out, record)
-    results = outputs.write_gradebook(args.out, merged)
+    results = outputs.write_gradebook(args.out, merged, problems=problems)
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
     print(f"merged {len(merged)} record(s) of {len(results['students'])} student(s) into {args.out}")
     return 0
 

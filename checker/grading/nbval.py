@@ -9,8 +9,9 @@ Use it by putting a conftest.py next to the submissions (``python -m checker nbv
 writes one) or with ``pytest -p checker.grading.nbval --nbval-lax DIR``.
 
 This path runs the checks inside the student's kernel, where the student's code could change
-them: it is for quick feedback and CI, not for grades that must hold against a hostile
-notebook — use ``python -m checker grade`` for those.
+them, and runs that kernel *outside the sandbox*, as the user running pytest, with the full
+``checker`` (reference and answers) importable: it is for quick feedback and CI on classes you
+trust, not for grades that must hold against a hostile notebook — use ``python -m checker grade``.
 """
 import re
 

@@ -1,7 +1,8 @@
 """What an instructor gets in the output folder, rebuilt from the per-submission records.
 
     DIR/records/<student>__<wbNN>.json   one per graded submission: the source of truth, written
-                                          the moment that submission is graded (resume reads them)
+                                          the moment that submission is graded (resume reads them),
+                                          signed with DIR/.grader-key (records.py)
     DIR/results.json                      per student and workbook: every item's points, diagnosis,
                                           message and details; notes, review flags, written answers
     DIR/grades.csv                        a row per student, a column per exercise, totals
@@ -9,6 +10,8 @@
     DIR/feedback/<student>.md             what to send each student: every message of the checker
 
 Every file is written to a temporary name and renamed, so a crash never leaves half a file.
+Every CSV cell that a spreadsheet would read as a formula (it starts with = + - @, a tab or a
+carriage return) is written with a leading ' (csv_cell); reading written.csv undoes it.
 """
 from __future__ import annotations
 
@@ -16,15 +19,19 @@ import csv
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import time
 
 from checker.exercises import registry
+from checker.grading import records, transfer
 
-RECORDS = "records"
+RECORDS = records.RECORDS
 FEEDBACK = "feedback"
 MANUAL_FIELDS = ["student", "workbook", "answer_id", "status", "points", "comment"]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+WRITTEN_POINTS = 1.0   # the most a written answer can get, when the exercise table gives no points for its id
 
 
 # --- files -----------------------------------------------------------------------------------------
@@ -39,55 +46,105 @@ def write_atomic(path: str, text: str) -> None:
 
 def safe_name(student: str) -> str:
     """A file name for a student: their name when it is plain, else a cleaned name plus a hash."""
-    clean = re.sub(r"[^A-Za-z0-9._@-]+", "_", student).strip("._") or "student"
+    clean = re.sub(r"[^A-Za-z0-9._@-]+", "_", student).strip("._-=+@") or "student"
     if clean == student and len(clean) <= 80:
         return clean
     return f"{clean[:60]}-{hashlib.sha1(student.encode()).hexdigest()[:8]}"
 
 
+def csv_cell(value) -> str:
+    """A cell no spreadsheet runs: text starting with = + - @, tab or CR gets a leading '."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def csv_value(text: str) -> str:
+    """What csv_cell wrote, read back (a spreadsheet may also have dropped the ' itself)."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
+
+
+def csv_text(rows, header=None) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if header is not None:
+        writer.writerow([csv_cell(c) for c in header])
+    for row in rows:
+        writer.writerow([csv_cell(c) for c in row])
+    return buffer.getvalue()
+
+
 def record_path(out: str, student: str, workbook: str | None) -> str:
-    return os.path.join(out, RECORDS, f"{safe_name(student)}__{workbook or 'unknown'}.json")
+    return os.path.join(out, RECORDS, records.record_name(student, workbook))
 
 
 def save_record(out: str, record: dict) -> None:
-    write_atomic(record_path(out, record["student"], record["workbook"]), json.dumps(record, indent=1))
+    """Sign and write a record (only the grader's main process does this)."""
+    records.save(out, record)
 
 
-def load_records(out: str) -> dict:
-    """(student, workbook) -> record, for every readable record in DIR/records."""
-    records = {}
-    folder = os.path.join(out, RECORDS)
-    if not os.path.isdir(folder):
-        return records
-    for name in sorted(os.listdir(folder)):
-        if not name.endswith(".json"):
-            continue
-        try:
-            with open(os.path.join(folder, name), encoding="utf-8") as f:
-                record = json.load(f)
-            records[(record["student"], record["workbook"])] = record
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return records
+def load_records(out: str, problems: list | None = None) -> dict:
+    """(student, workbook) -> record, for every valid, signed record in DIR/records; see records.load."""
+    return records.load(out, problems)
 
 
 # --- manual grades of written answers ---------------------------------------------------------------
 
-def read_manual(out: str) -> dict:
-    """(student, workbook, answer_id) -> {'points': float | None, 'comment': str} from written.csv."""
+def written_max(answer_id: str) -> float:
+    """The most points a written answer can get: its entry's points in the exercise table, when the
+    table has one of that id, else WRITTEN_POINTS."""
+    entry = registry().get(answer_id)
+    return float(entry.points) if entry is not None else WRITTEN_POINTS
+
+
+def _points(text: str, answer_id: str):
+    """(points, None) or (None, why the text is not a valid number of points for this answer)."""
+    try:
+        points = float(text)
+    except ValueError:
+        return None, f"'{text}' is not a number"
+    top = written_max(answer_id)
+    if not math.isfinite(points) or not 0 <= points <= top:
+        return None, f"{text} is outside 0..{top:g}, the points this answer can get"
+    return points, None
+
+
+def read_manual(out: str, records: dict | None = None, problems: list | None = None) -> dict:
+    """(student, workbook, answer_id) -> {'points': float | None, 'comment': str, 'raw': str, 'known': bool}
+    from DIR/written.csv, the file the instructor fills in.
+
+    Points count only when they are a number within 0..written_max(answer_id) and — when
+    ``records`` is given — the row names a written answer of a graded notebook.  Every row that
+    does not count is kept (rewritten as it was) and described in ``problems``.
+    """
+    problems = [] if problems is None else problems
     path = os.path.join(out, "written.csv")
-    manual = {}
+    manual: dict = {}
     if not os.path.exists(path):
         return manual
-    with open(path, encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f):
-            key = (row.get("student", ""), row.get("workbook", ""), row.get("answer_id", ""))
-            text = (row.get("points") or "").strip()
-            try:
-                points = float(text) if text else None
-            except ValueError:
-                points = None
-            manual[key] = {"points": points, "comment": (row.get("comment") or "").strip(), "raw": text}
+    answers = None
+    if records is not None:
+        answers = {(student, str(wb), a.get("id")) for (student, wb), r in records.items()
+                   for a in r.get("written", []) if isinstance(a, dict)}
+    try:
+        raw = transfer.read_file(path, 64 * 2**20).decode("utf-8-sig", "replace")
+    except transfer.TransferError as error:
+        problems.append(f"{path}: {error}: no manual points were read")
+        return manual
+    for number, row in enumerate(csv.DictReader(io.StringIO(raw, newline="")), start=2):
+        cell = {k: csv_value((row.get(k) or "").strip()) for k in MANUAL_FIELDS}
+        key = (cell["student"], cell["workbook"], cell["answer_id"])
+        where = f"written.csv line {number} ({' '.join(key)})"
+        if key in manual:
+            problems.append(f"{where}: a second row for the same answer: ignored (the first one counts)")
+            continue
+        known = answers is None or key in answers
+        points, why = (None, None) if not cell["points"] else _points(cell["points"], key[2])
+        if why and known:
+            problems.append(f"{where}: {why}: not counted")
+        if not known and (cell["points"] or cell["comment"]):
+            problems.append(f"{where}: no graded notebook has this student, workbook and answer: not counted")
+        manual[key] = {"points": points if known else None, "comment": cell["comment"], "raw": cell["points"],
+                       "known": known}
     return manual
 
 
@@ -105,7 +162,8 @@ def _written_rows(records: dict, manual: dict) -> list:
     present = {(r["student"], str(r["workbook"]), r["answer_id"]) for r in rows}
     for key, given in manual.items():
         if key not in present and (given.get("raw") or given.get("comment")):
-            rows.append({"student": key[0], "workbook": key[1], "answer_id": key[2], "status": "no longer submitted",
+            rows.append({"student": key[0], "workbook": key[1], "answer_id": key[2],
+                         "status": "no longer submitted (not counted)",
                          "points": given.get("raw", ""), "comment": given.get("comment", "")})
     return rows
 
@@ -144,11 +202,21 @@ def summarise(record: dict, manual: dict) -> dict:
             "exercises": items, "written": written}
 
 
-def results_json(records: dict, manual: dict) -> dict:
+def sandbox_of(records: dict) -> str | None:
+    """What results.json says under "sandbox": "none" when any notebook ran without one (the weakest
+    counts), else the bubblewrap version(s); None when no notebook was run at all."""
+    used = {r.get("sandbox") for r in records.values() if isinstance(r.get("sandbox"), str)}
+    if "none" in used:
+        return "none"
+    return ", ".join(sorted(used)) or None
+
+
+def results_json(records: dict, manual: dict, problems: list = ()) -> dict:
     students: dict = {}
     for (student, workbook), record in sorted(records.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
         students.setdefault(student, {})[str(workbook)] = summarise(record, manual)
-    return {"generated": time.strftime("%Y-%m-%dT%H:%M:%S"), "students": students}
+    return {"generated": time.strftime("%Y-%m-%dT%H:%M:%S"), "sandbox": sandbox_of(records),
+            "problems": list(problems), "students": students}
 
 
 def grades_csv(results: dict) -> str:
@@ -164,10 +232,9 @@ def grades_csv(results: dict) -> str:
         if any(per.get(wb, {}).get("written") for per in results["students"].values()):
             columns.append((wb, "written"))
         columns.append((wb, "total"))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student"] + [c if c.startswith(wb + ".") else f"{wb}.{c}" for wb, c in columns]
-                    + ["total", "max", "needs_manual", "review"])
+    header = (["student"] + [c if c.startswith(wb + ".") else f"{wb}.{c}" for wb, c in columns]
+              + ["total", "max", "needs_manual", "review"])
+    rows = []
     for student, per in sorted(results["students"].items()):
         row = [student]
         for wb, column in columns:
@@ -184,8 +251,8 @@ def grades_csv(results: dict) -> str:
         row += [_fmt(sum(s["total"] for s in per.values())), _fmt(sum(s["max_score"] for s in per.values())),
                 str(sum(s["needs_manual_grading"] for s in per.values())),
                 str(sum(len(s["flags"]) for s in per.values()))]
-        writer.writerow(row)
-    return buffer.getvalue()
+        rows.append(row)
+    return csv_text(rows, header)
 
 
 # --- feedback ------------------------------------------------------------------------------------------
@@ -231,7 +298,8 @@ def feedback_markdown(student: str, per: dict) -> str:
         if s["written"]:
             lines += ["### Written answers", ""]
             for ident, w in s["written"].items():
-                head = (f"#### `{ident}`: {w['status']}" + (f", {w['points']:g} points" if w["points"] is not None else ""))
+                points = f", {w['points']:g} points" if w["points"] is not None else ""
+                head = f"#### `{ident}`: {w['status']}{points}"
                 lines += [head, ""]
                 lines += ["> " + line if line else ">" for line in (w["text"] or "").splitlines()] or ["> (empty)"]
                 if w["comment"]:
@@ -246,17 +314,20 @@ def write_feedback(out: str, results: dict, students=None) -> None:
             write_atomic(os.path.join(out, FEEDBACK, safe_name(student) + ".md"), feedback_markdown(student, per))
 
 
-def write_gradebook(out: str, records: dict | None = None, *, feedback_for=None) -> dict:
-    """Rebuild results.json, grades.csv, written.csv (keeping manual points) and feedback files."""
-    records = load_records(out) if records is None else records
-    manual = read_manual(out)
-    results = results_json(records, manual)
+def write_gradebook(out: str, records: dict | None = None, *, feedback_for=None, problems: list | None = None) -> dict:
+    """Rebuild results.json, grades.csv, written.csv (keeping manual points) and feedback files.
+
+    ``problems`` collects what was ignored (records that are not the grader's, manual points that
+    do not count); results.json lists them too.
+    """
+    problems = [] if problems is None else problems
+    records = load_records(out, problems) if records is None else records
+    manual = read_manual(out, records, problems)
+    results = results_json(records, manual, problems)
     write_atomic(os.path.join(out, "results.json"), json.dumps(results, indent=1, ensure_ascii=False))
     write_atomic(os.path.join(out, "grades.csv"), grades_csv(results))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=MANUAL_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(_written_rows(records, manual))
-    write_atomic(os.path.join(out, "written.csv"), buffer.getvalue())
+    written = _written_rows(records, manual)
+    write_atomic(os.path.join(out, "written.csv"),
+                 csv_text(([row[k] for k in MANUAL_FIELDS] for row in written), MANUAL_FIELDS))
     write_feedback(out, results, feedback_for)
     return results

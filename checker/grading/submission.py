@@ -19,6 +19,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import tempfile
 import time
 import zlib
@@ -34,6 +35,7 @@ PLACEHOLDER = "*Your answer here.*"
 CHECK_ERRORS = {"CheckFailed", "NotImplementedYet", "NotImplementedError"}
 WORKBOOK_ID = re.compile(r"\b(wb\d\d)\.\w+")
 FILE_WORKBOOK = re.compile(r"^(\d\d)_")
+MAX_NOTEBOOK_BYTES = 32 * 2**20   # larger files are not read (a workbook with its outputs is under 1 MiB)
 
 
 @dataclass
@@ -52,30 +54,55 @@ class Settings:
 
 # --- the notebook file ---------------------------------------------------------------------------
 
-def sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def read_notebook(path: str):
-    """(notebook dict, None) or (None, why it cannot be read)."""
+def read_bytes(path: str):
+    """(the file's bytes, None) or (None, why not): a plain file (not through a link), at most
+    MAX_NOTEBOOK_BYTES."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        fd = os.open(path, flags)
     except OSError as error:
+        if os.path.islink(path):
+            return None, "it is a symbolic link; the grader reads only plain files"
         return None, f"the file could not be opened ({error.strerror})"
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None, "it is not a regular file"
+        if info.st_size > MAX_NOTEBOOK_BYTES:
+            return None, (f"the file is {info.st_size / 2**20:.0f} MiB, more than the "
+                          f"{MAX_NOTEBOOK_BYTES // 2**20} MiB the grader reads (clear the outputs and submit again)")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            raw = f.read(MAX_NOTEBOOK_BYTES + 1)
+        if len(raw) > MAX_NOTEBOOK_BYTES:
+            return None, f"the file is more than the {MAX_NOTEBOOK_BYTES // 2**20} MiB the grader reads"
+        return raw, None
+    except MemoryError:
+        return None, "the file is too large to read"
+    finally:
+        os.close(fd)
+
+
+def parse_notebook(raw: bytes):
+    """(notebook dict, None) or (None, why it is not a notebook); never raises."""
     try:
         nb = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         return None, "the file is not text (UTF-8)"
+    except RecursionError:
+        return None, "the file nests its JSON too deeply to be a notebook"
+    except MemoryError:
+        return None, "the file is too large to read"
     except ValueError as error:
-        return None, f"the file is not valid notebook JSON ({error})"
+        return None, f"the file is not valid notebook JSON ({str(error)[:200]})"
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         return None, "the file is JSON but not a notebook (it has no list of cells)"
     return nb, None
+
+
+def read_notebook(path: str):
+    """(notebook dict, None) or (None, why it cannot be read); never raises."""
+    raw, why = read_bytes(path)
+    return (None, why) if raw is None else parse_notebook(raw)
 
 
 def _source(cell) -> str:
@@ -166,13 +193,13 @@ def review_flags(nb: dict, exercises: dict) -> list:
                  for line in source.splitlines()]
         try:
             tree = ast.parse("\n".join(lines))
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef) and node.name in exercises:
                 used = sorted({sub.attr for sub in ast.walk(node)
                                if isinstance(sub, ast.Attribute) and isinstance(sub.value, (ast.Name, ast.Attribute))
-                               and (getattr(sub.value, "id", None) == "network" or getattr(sub.value, "attr", None) == "network")
+                               and "network" in (getattr(sub.value, "id", None), getattr(sub.value, "attr", None))
                                and sub.attr in exercises[node.name]})
                 if used:
                     flags.append(f"{node.name} (in {label}) calls the reference implementation: "
@@ -253,7 +280,8 @@ class Run:
             if done.status == "timeout":
                 if limit < self.settings.cell_timeout:
                     self.notes.append(f"Running the notebook took longer than {self.settings.notebook_timeout:g} s: "
-                                      f"{_cell_label(number, source)} was interrupted and the cells after it were not run.")
+                                      f"{_cell_label(number, source)} was interrupted and the cells after it were "
+                                      "not run.")
                     return None
                 self.notes.append(f"{_cell_label(number, source)} was still running after "
                                   f"{self.settings.cell_timeout:g} s and was interrupted.")
@@ -322,22 +350,39 @@ def _missing(entry, defined: list, run: Run) -> Result:
 
 
 def grade_submission(path: str, student: str, workbook: str | None, settings: Settings,
-                     scratch: str | None = None, on_kernel=None) -> dict:
+                     scratch: str | None = None, on_kernel=None, environment=None) -> dict:
     """The record of one submission (see docs/grading.md for its fields).  Never raises for
-    anything the notebook does.  on_kernel(pgid) is told about each kernel started."""
+    anything the notebook does.  on_kernel(pgid) is told about each kernel started.
+
+    ``environment`` is the run's KernelEnvironment (environment.py); without one, a sandboxed one
+    is prepared for this notebook alone (and SandboxUnavailable raised when there is no sandbox).
+    """
+    from checker.grading import environment as kernel_environment
+    if environment is None:
+        folder = tempfile.mkdtemp(prefix="checker-kernel-", dir=scratch)
+        try:
+            env = kernel_environment.prepare(folder)
+            try:
+                return grade_submission(path, student, workbook, settings, scratch, on_kernel, env)
+            finally:
+                kernel_environment.release(env)
+        finally:
+            _remove(folder)
+
     from checker.grading.kernel import KernelSession
 
     started = time.time()
     clock = time.monotonic()
     table = registry()
-    nb, unreadable = read_notebook(path)
+    raw, unreadable = read_bytes(path)
+    nb, unreadable = (None, unreadable) if raw is None else parse_notebook(raw)
     workbook = workbook or detect_workbook(path, nb, {i.split(".")[0] for i in table})
     base_seed = settings.seed if settings.seed is not None else secrets.randbelow(1_000_000)
-    record = {"version": 1, "student": student, "workbook": workbook, "notebook": os.path.abspath(path),
-              "sha256": sha256(path) if os.path.exists(path) else None, "complete": True,
+    record = {"version": 2, "student": student, "workbook": workbook, "notebook": os.path.abspath(path),
+              "sha256": hashlib.sha256(raw).hexdigest() if raw is not None else None, "complete": True,
               "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)), "seconds": 0.0,
-              "seed": base_seed, "settings": settings.to_json(), "items": [], "written": [],
-              "notes": [], "errors": [], "flags": []}
+              "seed": base_seed, "settings": settings.to_json(), "sandbox": environment.description,
+              "items": [], "written": [], "notes": [], "errors": [], "flags": []}
 
     def finish(results: list) -> dict:
         record["items"] = results
@@ -365,7 +410,8 @@ def grade_submission(path: str, student: str, workbook: str | None, settings: Se
     record["flags"] = review_flags(nb, {e.name: reference_names(e) for e in functions})
 
     root = tempfile.mkdtemp(prefix="grade-", dir=scratch)
-    session = KernelSession(path, root, memory_bytes=settings.memory_bytes, startup_timeout=settings.startup_timeout)
+    session = KernelSession(raw, path, root, environment, memory_bytes=settings.memory_bytes,
+                            startup_timeout=settings.startup_timeout)
     if on_kernel is not None:
         start = session.start
 
@@ -401,6 +447,7 @@ def grade_submission(path: str, student: str, workbook: str | None, settings: Se
     finally:
         session.close()
         _remove(root)
+    record["kernel_cpu_seconds"] = round(session.cpu_seconds, 3)
     record["notes"] += list(dict.fromkeys(run.notes))
     if run.grader_fault:
         record["complete"] = False

@@ -9,11 +9,13 @@ judgement.
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import pickle
 import re
+import stat
 import zipfile
 
 import numpy as np
@@ -64,46 +66,124 @@ def write_inputs(folder: str, args: tuple) -> None:
 
 # --- kernel -> grader ------------------------------------------------------------------------
 
-def read_json(path: str):
+def read_file(name: str, limit: int, dir_fd: int | None = None) -> bytes:
+    """The bytes of a file the kernel wrote: a regular file (never through a link, never a FIFO or
+    device), at most ``limit`` bytes.  TransferError otherwise.
+
+    With ``dir_fd`` (an open folder), ``name`` is looked up in that folder only; the kernel may own
+    the folder's contents, but not which folder it is.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    label = os.path.basename(name)
+    try:
+        fd = os.open(name, flags, dir_fd=dir_fd) if dir_fd is not None else os.open(name, flags)
+    except FileNotFoundError:
+        raise TransferError(f"{label} was not written") from None
+    except OSError as error:
+        raise TransferError(f"{label} could not be opened ({error.strerror}): not a plain file") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise TransferError(f"{label} is not a plain file")
+        if info.st_size > limit:
+            raise TransferError(f"{label} is too large ({info.st_size} bytes)")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 24, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise TransferError(f"{label} is too large (more than {limit} bytes)")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def parse_json(raw: bytes, label: str = "the status"):
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as error:
+        raise TransferError(f"{label} is not valid JSON: {error}") from None
+
+
+def read_json(path: str, dir_fd: int | None = None):
     """A JSON file the kernel wrote; TransferError if missing, too large or malformed."""
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        raise TransferError(f"{os.path.basename(path)} was not written") from None
-    if size > MAX_JSON_BYTES:
-        raise TransferError(f"{os.path.basename(path)} is too large ({size} bytes)")
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError) as error:
-        raise TransferError(f"{os.path.basename(path)} is not valid JSON: {error}") from None
+    return parse_json(read_file(path, MAX_JSON_BYTES, dir_fd), os.path.basename(path))
 
 
-def load_arrays(path: str) -> dict:
-    """The arrays of an ``.npz`` file, loaded without pickle after checking their total size."""
-    if not os.path.exists(path):
-        return {}
+def parse_arrays(raw: bytes, label: str = "the arrays") -> dict:
+    """The arrays of ``.npz`` bytes, loaded without pickle after checking their total size."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             total = sum(info.file_size for info in archive.infolist())
-    except (OSError, zipfile.BadZipFile) as error:
-        raise TransferError(f"{os.path.basename(path)} is not a valid .npz file: {error}") from None
+    except (OSError, zipfile.BadZipFile, ValueError) as error:
+        raise TransferError(f"{label} is not a valid .npz file: {error}") from None
     if total > MAX_ARRAY_BYTES:
         raise TransferError(f"the arrays returned take {total / 2**20:.0f} MiB, more than the "
                             f"{MAX_ARRAY_BYTES / 2**20:.0f} MiB the grader accepts")
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
             out = {}
             for key in npz.files:
                 array = npz[key]
-                if type(array) is not np.ndarray:  # noqa: E721 -- exactly ndarray, never a subclass
+                if type(array) is not np.ndarray:
                     raise TransferError("not a plain array")
                 out[key] = array
             return out
     except TransferError:
         raise
-    except Exception as error:  # a malformed member: ValueError, OSError, EOFError, …
-        raise TransferError(f"{os.path.basename(path)} could not be read: {error}") from None
+    except Exception as error:  # noqa: BLE001 -- a malformed member: ValueError, OSError, EOFError, …
+        raise TransferError(f"{label} could not be read: {error}") from None
+
+
+def load_arrays(path: str, dir_fd: int | None = None) -> dict:
+    """The arrays of an ``.npz`` file the kernel wrote ({} when it wrote none); see parse_arrays."""
+    try:
+        raw = read_file(path, MAX_ARRAY_BYTES + MAX_JSON_BYTES, dir_fd)
+    except TransferError as error:
+        if "was not written" in str(error):
+            return {}
+        raise
+    return parse_arrays(raw, os.path.basename(path))
+
+
+class Outbox:
+    """The one folder a kernel writes its answers into, opened once before the kernel starts.
+
+    Files are read with read_file (no links, plain files, size limits) relative to the open
+    folder, and removed without following links.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)) \
+            if os.name == "posix" else None
+
+    def _at(self, name: str):
+        return (name, self.fd) if self.fd is not None else (os.path.join(self.path, name), None)
+
+    def json(self, name: str):
+        return read_json(*self._at(name))
+
+    def arrays(self, name: str) -> dict:
+        return load_arrays(*self._at(name))
+
+    def discard(self, names) -> None:
+        for name in names:
+            try:
+                if self.fd is not None:
+                    os.unlink(name, dir_fd=self.fd)
+                else:
+                    os.unlink(os.path.join(self.path, name))
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 class _StandIn:

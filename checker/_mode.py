@@ -30,6 +30,7 @@ KERNEL_FILES = (
     "widgets.py",
     "sliders.py",
     "gradcheck.py",
+    "testfunctions.py",
 )
 
 NOT_WHILE_GRADING = "graded by the instructor's grader, outside this kernel"

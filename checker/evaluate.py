@@ -21,15 +21,16 @@ def fresh_seed() -> int:
 
 
 def evaluate(exercise_id: str, submission, *, seed: int | None = None, timeout: float = DEFAULT_TIMEOUT,
-             call=runner.call) -> Result:
+             call=None) -> Result:
     """Grade ``submission`` for ``exercise_id`` on fresh random inputs.
 
     submission: the student's function (for exercises) or value (for questions).
     seed: reproduces a run; a fresh one is drawn (and reported in details) when None.
     timeout: seconds allowed for each call of the function.
-    call(fn, args, timeout) -> runner.Outcome: how the function is called.  In a notebook it runs
-        in a worker thread of this process; a grader can pass a caller that runs it in the
-        student's kernel, while every comparison still happens here.
+    call(fn, args, timeout) -> runner.Outcome: how the function is called.  By default the whole
+        evaluation runs on one worker thread of this process, which calls the function on every
+        case while this thread keeps the time (runner.Worker); a grader can pass a caller that
+        runs it in the student's kernel, while every comparison still happens here.
     """
     entry = lookup(exercise_id)
     if isinstance(entry, Question):
@@ -96,31 +97,54 @@ def _grade_function(entry: Exercise, fn, seed: int, timeout: float, call) -> Res
                      f"check needs the function itself, but it got {judge.describe_value(fn)}. "
                      f"Pass the name without calling it: check({entry.id!r}, {entry.name}).", base)
     cases = entry.cases(np.random.default_rng(seed))
+    if call is not None:
+        return _grade_cases(entry, fn, cases, base, timeout, call)
+    with runner.worker() as worker:
+        try:
+            return worker.run(lambda: _grade_cases(entry, fn, cases, base, timeout, worker.call))
+        except runner.Stuck as stuck:
+            return _timed_out(entry, cases[stuck.index], timeout, base)
+
+
+def _timed_out(entry, case, timeout, base) -> Result:
+    return _fail(entry, "timeout", f"{entry.name} did not return within {timeout:g} s on {case.label}. "
+                 "Is there a loop that never ends?", {**base, "case": case.label})
+
+
+def _grade_cases(entry: Exercise, fn, cases, base, timeout, call) -> Result:
     warnings: dict = {}
     for case in cases:
-        details = {**base, "case": case.label}
-        outcome = call(fn, case.args, timeout)
-        if outcome.status == "timeout":
-            return _fail(entry, "timeout", f"{entry.name} did not return within {timeout:g} s on {case.label}. "
-                         "Is there a loop that never ends?", details)
-        if outcome.status == "raised":
-            return _raised(entry, fn, outcome.error, case, details)
-        expected = entry.reference(*case.args)
-        result = _judge_value(entry, outcome.value, expected, case, details)
+        result = _grade_case(entry, fn, case, base, timeout, call, warnings)
         if result is not None:
             return result
-        if outcome.mutated:
-            names = ", ".join(entry.arg_names[i] for i in outcome.mutated)
-            return _fail(entry, "mutated_input",
-                         f"{entry.name} returned the right values but changed the array it was given ({names}), "
-                         "with an in-place operation such as *=, += or a slice assignment. The caller still "
-                         "needs its inputs: compute into a new array instead.",
-                         {**details, "mutated": [entry.arg_names[i] for i in outcome.mutated]})
-        for key, text in _warnings(entry, outcome, case).items():
-            warnings.setdefault(key, text)   # told once, with the first inputs that showed it
     return Result(entry.id, True, entry.points, entry.points, None,
                   f"Right on all {len(cases)} inputs, from small sizes up to the workbook's full size.",
                   {**base, "cases": [c.label for c in cases]}, warnings=list(warnings.values()))
+
+
+def _grade_case(entry: Exercise, fn, case, base, timeout, call, warnings: dict) -> Result | None:
+    """None when right (its warnings added to ``warnings``); otherwise the failing Result.  A function
+    of its own so that the answer and the expected one, megabytes at full size, go with each case."""
+    details = {**base, "case": case.label}
+    outcome = call(fn, case.args, timeout)
+    if outcome.status == "timeout":
+        return _timed_out(entry, case, timeout, base)
+    if outcome.status == "raised":
+        return _raised(entry, fn, outcome.error, case, details)
+    expected = entry.reference(*case.args)
+    result = _judge_value(entry, outcome.value, expected, case, details)
+    if result is not None:
+        return result
+    if outcome.mutated:
+        names = ", ".join(entry.arg_names[i] for i in outcome.mutated)
+        return _fail(entry, "mutated_input",
+                     f"{entry.name} returned the right values but changed the array it was given ({names}), "
+                     "with an in-place operation such as *=, += or a slice assignment. The caller still "
+                     "needs its inputs: compute into a new array instead.",
+                     {**details, "mutated": [entry.arg_names[i] for i in outcome.mutated]})
+    for key, text in _warnings(entry, outcome, case).items():
+        warnings.setdefault(key, text)   # told once, with the first inputs that showed it
+    return None
 
 
 def _raised(entry, fn, error, case, details) -> Result:

@@ -52,27 +52,46 @@ def describe_value(value) -> str:
 
 
 def plain_array(value):
-    """A float64 ndarray copy of an ndarray or a real number; None for anything else.
+    """A plain float64 ndarray for an ndarray or a real number; None for anything else.
 
     ndarray subclasses lose their class here, so an overridden ``__eq__`` or ufunc hook
-    cannot take part in the comparison.
+    cannot take part in the comparison.  A float64 array comes back as a view of itself, not a
+    copy: the judge only reads it, and at full size a copy is megabytes.
     """
     if isinstance(value, (bool, np.bool_)):
         return None
     if isinstance(value, (int, float, np.integer, np.floating)):
         return np.array(float(value))
     if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
-        return np.array(np.asarray(value).view(np.ndarray), dtype=np.float64, copy=True)
+        return np.asarray(np.asarray(value).view(np.ndarray), dtype=np.float64)
     return None
 
 
-def _close(got, expected):
-    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+BLOCK = 1 << 15  # entries per block of _all_close: 256 KiB of float64
+
+
+def _scale(expected) -> float:
+    """The largest |entry| (nan if there is a nan), without an array of |entries|."""
+    return max(abs(float(expected.max())), abs(float(expected.min()))) if expected.size else 0.0
+
+
+def _close(got, expected, scale=None):
+    scale = _scale(expected) if scale is None else scale
     return np.abs(got - expected) <= ATOL_FRACTION * scale + RTOL * np.abs(expected)
 
 
+def _all_close(got, expected) -> bool:
+    """``_close(got, expected).all()`` block by block: at full size a whole-array temporary is
+    megabytes, and fresh megabytes cost a page fault every 4 KiB."""
+    if expected.size <= BLOCK:
+        return bool(_close(got, expected).all())
+    scale = _scale(expected)
+    got, expected = got.reshape(-1), expected.reshape(-1)
+    return all(_close(got[i:i + BLOCK], expected[i:i + BLOCK], scale).all() for i in range(0, expected.size, BLOCK))
+
+
 def allclose(got, expected) -> bool:
-    return got.shape == expected.shape and bool(np.all(_close(got, expected)))
+    return got.shape == expected.shape and _all_close(got, expected)
 
 
 # --- messages about shapes -----------------------------------------------------------------
@@ -153,17 +172,17 @@ def judge_array(value, expected, *, axes=(), mistakes=None, batch_size=None) -> 
     if got.shape != expected.shape:
         return _shape_verdict(got, expected, axes, batch_size)
 
-    finite_expected = np.isfinite(expected)
-    bad = ~np.isfinite(got) & finite_expected
-    if bad.any():
-        index = tuple(int(i) for i in np.argwhere(bad)[0])
-        return Verdict("nonfinite", f"contains {float(got[index])} at index {index}, where the right answer is "
-                       "a finite number.", {"index": index, "got": float(got[index]),
+    if not np.isfinite(got).all():
+        bad = ~np.isfinite(got) & np.isfinite(expected)
+        if bad.any():
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            return Verdict("nonfinite", f"contains {float(got[index])} at index {index}, where the right answer "
+                           "is a finite number.", {"index": index, "got": float(got[index]),
                                                    "expected": float(expected[index])})
 
-    close = _close(got, expected)
-    if close.all():
+    if _all_close(got, expected):
         return RIGHT
+    close = _close(got, expected)
 
     for code, wrong, *text in (mistakes() if mistakes else ()):
         wrong = np.asarray(wrong, dtype=float)

@@ -1,6 +1,8 @@
 """Call a student's function without letting it hurt the caller.
 
-Each call runs in a worker thread with a time limit, on copies of the inputs.  numpy's
+Each call runs in a worker thread with a time limit, on copies of the inputs.  A whole
+evaluation runs on one such thread (``Worker``) while the thread that asked for it keeps the
+time, and the thread waits for the next evaluation instead of ending.  numpy's
 floating-point warnings (overflow, invalid value, division by zero) are not printed: a handler
 set with ``np.errstate`` inside the worker (context-local in numpy 2, so no global state is
 touched) records each one with the student's own line, and the judge passes a right answer
@@ -13,12 +15,15 @@ worker.  A call stuck inside C code (``time.sleep(1e9)``) is abandoned after the
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import ctypes
 import linecache
 import os
+import queue
+import sys
 import sysconfig
 import threading
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -144,38 +149,167 @@ class FloatingPointLog:
             self.seen.append(note)
 
 
+class Stuck(Exception):
+    """``Worker.run``'s task was cut short: its call number ``index`` (from 0) ran past its time limit
+    and did not stop when told to (a loop in C code), or stopped at a point where the task could
+    not go on."""
+
+    def __init__(self, index: int, seconds: float):
+        super().__init__(index, seconds)
+        self.index, self.seconds = index, seconds
+
+
+IDLE_CHECK = 0.05  # seconds between looks at the worker while no call of student code is running
+
+
+class Worker:
+    """One thread for a series of calls, timed from the thread that hands it the work.
+
+    ``worker.run(task)`` runs ``task()`` on the worker's thread and returns its value; inside the
+    task, ``worker.call(fn, args, timeout)`` calls the student's function right there, with every
+    promise of ``call``, while the thread in ``run`` keeps the time and stops a call that runs
+    past its limit.  A whole evaluation runs as one task: one thread and one hand-over for all
+    its calls.  Each call starts from an empty ``contextvars`` context, as on a new thread.  A
+    thread told to stop is never used again (it may be stuck in C): the next ``run`` starts a
+    new one.  One task at a time; ``close()``, or the end of a ``with`` block, lets the thread end.
+    """
+
+    def __init__(self):
+        self._thread: threading.Thread | None = None
+        self._jobs: queue.SimpleQueue | None = None
+        self._clock = [None]  # [(start, limit) of the call under way on this thread], set by the thread
+        self.calls = 0        # calls begun, over every task
+
+    def __enter__(self) -> "Worker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._jobs is not None:
+            self._jobs.put(None)  # the thread ends when it gets here, if it ever does
+            self._thread = self._jobs = None
+
+    def run(self, task):
+        """``task()`` on the worker's thread -> its value.  Raises what the task raises (not what a
+        student's function raises: ``call`` catches that), and ``Stuck``."""
+        if self._jobs is None or not self._thread.is_alive():  # not since a fork either
+            self._jobs, self._clock = queue.SimpleQueue(), [None]
+            self._thread = threading.Thread(target=_serve, args=(self._jobs,), name="checker-student-call",
+                                            daemon=True)
+            self._thread.start()
+        box: dict = {}
+        done = threading.Lock()
+        done.acquire()
+
+        def job():
+            try:
+                box["value"] = task()
+            except _Stop:  # it came just as the call was ending, and cut the task short
+                pass
+            except BaseException as exc:  # noqa: BLE001 -- raised again in the thread that waits
+                box["error"] = exc
+            finally:
+                done.release()
+
+        first, clock = self.calls, self._clock
+        self._jobs.put(job)
+        try:
+            while not done.acquire(timeout=_until_limit(clock)):
+                running = clock[0]
+                if running is not None and time.perf_counter() - running[0] >= running[1]:
+                    index, seconds = self.calls - 1 - first, time.perf_counter() - running[0]
+                    self._stop()
+                    if done.acquire(timeout=0.5) and "value" in box:
+                        break  # the call stopped and the task went on to its end
+                    raise Stuck(index, seconds)
+        except BaseException:  # Stuck, or the user interrupting the kernel: stop the student's code
+            if self._jobs is not None:
+                self._stop()
+            raise
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    def call(self, fn, args: tuple, timeout: float) -> Outcome:
+        """``fn(*copies of args)``, on the worker's thread inside ``run``; never raises for what fn does."""
+        if threading.current_thread() is not self._thread:
+            raise _Stop  # a task left behind, its call stuck until now: it makes no more calls
+        clock = self._clock
+        given = tuple(_copy(a) for a in args)
+        log = FloatingPointLog()
+        self.calls += 1
+        start = time.perf_counter()
+        clock[0] = (start, float("inf") if timeout is None else timeout)
+        try:
+            value = contextvars.Context().run(_guarded, fn, given, log)
+        except _Stop:
+            clock[0] = None
+            return Outcome("timeout", seconds=time.perf_counter() - start)
+        except BaseException as exc:  # noqa: BLE001 -- SystemExit and KeyboardInterrupt from student code too
+            clock[0] = None
+            return Outcome("raised", error=describe_exception(exc), seconds=time.perf_counter() - start)
+        clock[0] = None
+        mutated = tuple(i for i, (a, g) in enumerate(zip(args, given, strict=True)) if not _same(a, g))
+        return Outcome("returned", value=value, seconds=time.perf_counter() - start, mutated=mutated,
+                       warnings=tuple(log.seen), aliased=aliased(value, given))
+
+    def _stop(self) -> None:
+        _interrupt(self._thread)
+        self.close()
+
+
+def _until_limit(clock: list) -> float:
+    """How long the waiting thread sleeps: until the running call's limit, or IDLE_CHECK between calls."""
+    running = clock[0]
+    if running is None:
+        return IDLE_CHECK
+    return min(max(running[0] + running[1] - time.perf_counter(), 0.0), threading.TIMEOUT_MAX)
+
+
+def _guarded(fn, given: tuple, log: FloatingPointLog):
+    with np.errstate(over="call", invalid="call", divide="call", under="ignore", call=log):
+        return fn(*given)
+
+
+def _serve(jobs: queue.SimpleQueue) -> None:
+    while True:
+        try:
+            job = jobs.get()
+            if job is None:
+                return
+            job()
+        except _Stop:  # sent as a task was ending: this thread is being left, and None is on its way
+            pass
+
+
+_shared = Worker()
+_shared_free = threading.Lock()
+
+
+@contextlib.contextmanager
+def worker():
+    """The process's own Worker, whose thread waits for the next task between uses; a Worker of its
+    own (closed afterwards) while another caller holds that one: another thread grading, or a
+    check inside a student's function."""
+    if _shared_free.acquire(blocking=False):
+        try:
+            yield _shared
+        finally:
+            _shared_free.release()
+    else:
+        with Worker() as own:
+            yield own
+
+
 def call(fn, args: tuple, timeout: float) -> Outcome:
     """Call ``fn(*copies of args)`` in a worker thread; never raises for what fn does."""
-    given = tuple(_copy(a) for a in args)
-    box: dict = {}
-    log = FloatingPointLog()
-
-    def work():
+    with worker() as w:
         try:
-            with np.errstate(over="call", invalid="call", divide="call", under="ignore", call=log):
-                box["value"] = fn(*given)
-        except _Stop:
-            box["timeout"] = True
-        except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
-            box["error"] = describe_exception(exc)
-
-    worker = threading.Thread(target=work, name="checker-student-call", daemon=True)
-    start = time.perf_counter()
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        _interrupt(worker)
-        worker.join(0.5)
-        return Outcome("timeout", seconds=time.perf_counter() - start)
-    seconds = time.perf_counter() - start
-    if "error" in box:
-        return Outcome("raised", error=box["error"], seconds=seconds)
-    if box.get("timeout"):
-        return Outcome("timeout", seconds=seconds)
-    mutated = tuple(i for i, (a, g) in enumerate(zip(args, given)) if not _same(a, g))
-    value = box.get("value")
-    return Outcome("returned", value=value, seconds=seconds, mutated=mutated, warnings=tuple(log.seen),
-                   aliased=aliased(value, given))
+            return w.run(lambda: w.call(fn, args, timeout))
+        except Stuck as stuck:
+            return Outcome("timeout", seconds=stuck.seconds)
 
 
 def _interrupt(thread: threading.Thread) -> None:

@@ -10,10 +10,9 @@ import secrets
 import numpy as np
 
 from checker import judge, runner
-from checker.runner import DEFAULT_TIMEOUT
 from checker.exercises import Exercise, Question, lookup
 from checker.result import Result
-
+from checker.runner import DEFAULT_TIMEOUT
 
 
 def fresh_seed() -> int:
@@ -54,7 +53,8 @@ def _describe_arg(value) -> str:
 
 
 def _call_text(entry: Exercise, args) -> str:
-    named = ", ".join(f"{n}={_describe_arg(a)}" for n, a in zip(entry.arg_names, args))
+    # an exercise may name fewer arguments than a case passes (a trailing option): name those it names
+    named = ", ".join(f"{n}={_describe_arg(a)}" for n, a in zip(entry.arg_names, args, strict=False))
     return f"{entry.name}({named})"
 
 
@@ -232,7 +232,9 @@ def grade_answer(q: Question, value) -> Result:
         return result("not_implemented", f"{q.name} is not answered yet.")
     want = q.answer()
     if q.kind == "shape":
-        if not (isinstance(value, (tuple, list)) and all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in value)):
+        whole = (isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in value) \
+            if isinstance(value, (tuple, list)) else ()
+        if not (isinstance(value, (tuple, list)) and all(whole)):
             return result("wrong_type", f"{q.name} should be a shape: a tuple of whole numbers such as (3, 4), "
                           f"or (5,) for a 1-D array; it is {judge.describe_value(value)}.")
         got, want = tuple(int(n) for n in value), tuple(int(n) for n in want)
@@ -251,7 +253,8 @@ def grade_answer(q: Question, value) -> Result:
             return result("wrong_type", f"Answer with one of the letters {', '.join(q.options)}; got {value!r}.")
         if letter == str(want).lower():
             return result(None, "Right.")
-        return result("wrong_answer", f"({options[letter]}) is not right. " + q.why_not.get(options[letter], "") + _first_hint(q))
+        return result("wrong_answer", f"({options[letter]}) is not right. " + q.why_not.get(options[letter], "")
+                      + _first_hint(q))
     got = judge.plain_array(value)
     if got is None or got.ndim != 0:
         return result("wrong_type", f"{q.name} should be a single number; it is {judge.describe_value(value)}.")

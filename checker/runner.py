@@ -33,7 +33,8 @@ import numpy as np
 DEFAULT_TIMEOUT = 10.0  # seconds per call of a student's function
 _CHECKER_DIR = os.path.dirname(os.path.abspath(__file__))
 _LIBRARY_DIRS = tuple(
-    {os.path.abspath(p) for k, p in sysconfig.get_paths().items() if k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    {os.path.abspath(p) for k, p in sysconfig.get_paths().items()
+     if k in ("stdlib", "platstdlib", "purelib", "platlib")}
 )
 
 

@@ -1,8 +1,9 @@
 """How a student's function is called: on copies, with a time limit, its numpy warnings recorded.
 
 evaluate() runs all of an exercise's cases on one worker thread (checker.runner.Worker), the
-same thread from one evaluation to the next; runner.call() makes a single call the same way.  Nothing here may let the student's function
-change the checker's arrays, hang the notebook, or spill from one call into the next.
+same thread from one evaluation to the next; runner.call() makes a single call the same way.
+Nothing here may let the student's function change the checker's arrays, hang the notebook, or spill
+from one call into the next.
 """
 import signal
 import threading

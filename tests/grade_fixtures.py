@@ -244,6 +244,13 @@ def _stub_body(nb: dict, name: str, body: str) -> dict:
     return nb
 
 
+def fragile_wb01() -> dict:
+    """Right answers by fragile means: the naive sigmoid (numpy overflows at z = -1000) and a grad_b3 that
+    returns the array it was given."""
+    nb = set_body(solution(1), "sigmoid", "return 1 / (1 + np.exp(-z))")
+    return set_body(nb, "grad_b3", "return dz3")
+
+
 def generate_class(folder: Path, *, only=None) -> dict:
     """Write the test class under ``folder``: {student: (path, what is expected)}."""
     makers = {
@@ -256,6 +263,7 @@ def generate_class(folder: Path, *, only=None) -> dict:
         "grace": [(1, hanging_wb01)],
         "heidi": [(1, memory_bomb_wb01)],
         "mallory": [(1, hostile_wb01)],
+        "nadia": [(1, fragile_wb01)],
     }
     written = {}
     for name, notebooks in makers.items():

@@ -156,6 +156,17 @@ def test_invalid_json_gets_zero_with_the_reason(graded):
     assert "not valid notebook JSON" in (graded["out"] / "feedback" / "dave.md").read_text()
 
 
+def test_right_but_fragile_answers_pass_with_the_warning_the_student_would_see_in_check(graded):
+    s = student(graded, "nadia", "wb01")
+    assert s["score"] == s["max_score"] == max_points("wb01")
+    sigmoid, grad_b3 = s["exercises"]["wb01.sigmoid"], s["exercises"]["wb01.grad_b3"]
+    assert any("overflowed in sigmoid" in w and "np.exp(-z)" in w for w in sigmoid["warnings"]), sigmoid
+    assert grad_b3["warnings"] and "dz3" in grad_b3["warnings"][0], grad_b3
+    feedback = (graded["out"] / "feedback" / "nadia.md").read_text()
+    assert "✓ passed, with a warning" in feedback and "Right, with a warning" in feedback
+    assert all(not e["warnings"] for e in student(graded, "alice", "wb01")["exercises"].values())
+
+
 def test_a_renamed_function_is_missing_and_the_new_name_is_suggested(graded):
     s = student(graded, "erin", "wb01")
     item = s["exercises"]["wb01.grad_W3"]

@@ -452,7 +452,12 @@ class KernelSession:
         if isinstance(post, list) and len(post) == len(args):
             mutated = tuple(i for i, (before, spec) in enumerate(zip(args, post, strict=True))
                             if not transfer.same(before, transfer.rebuild(spec, post_arrays)))
-        return Outcome("returned", value=value, seconds=seconds, mutated=mutated)
+        # what was fragile about the call (a pass with a warning): plain strings and positions only
+        warnings = status.get("warnings") if isinstance(status.get("warnings"), list) else []
+        warnings = tuple(t for t in (transfer.clean_text(w, 400) for w in warnings[:20]) if t)
+        aliased = status.get("aliased") if isinstance(status.get("aliased"), list) else []
+        aliased = tuple(i for i in aliased if isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(args))
+        return Outcome("returned", value=value, seconds=seconds, mutated=mutated, warnings=warnings, aliased=aliased)
 
 
 def check_kernel(environment, root: str, *, memory_bytes: int | None, timeout: float = 60.0) -> str | None:

@@ -191,8 +191,9 @@ def summarise(record: dict, manual: dict) -> dict:
             status = "graded by hand" if answer.get("answered") else "not answered"
         written[answer["id"]] = {"status": status, "points": points, "comment": given.get("comment", ""),
                                  "text": answer.get("text", "")}
-    items = {item["id"]: {k: item[k] for k in ("kind", "points", "max_points", "passed", "diagnosis", "message",
-                                                 "details")} for item in record.get("items", [])}
+    items = {item["id"]: {**{k: item[k] for k in ("kind", "points", "max_points", "passed", "diagnosis", "message",
+                                                    "details")}, "warnings": item.get("warnings", [])}
+             for item in record.get("items", [])}
     return {"notebook": record.get("notebook"), "sha256": record.get("sha256"), "graded_at": record.get("started"),
             "seconds": record.get("seconds"), "seed": record.get("seed"), "complete": record.get("complete", True),
             "score": record.get("score", 0.0), "max_score": record.get("max_score", 0.0),
@@ -265,7 +266,7 @@ def _fence(text: str, info: str = "text") -> str:
 
 def _status(item: dict) -> str:
     if item["passed"]:
-        return "✓ passed"
+        return "✓ passed, with a warning" if item.get("warnings") else "✓ passed"
     if item["diagnosis"] == "not_implemented":
         return "… not done"
     return "✗ " + str(item["diagnosis"]).replace("_", " ")
@@ -295,6 +296,11 @@ def feedback_markdown(student: str, per: dict) -> str:
             for ident, item in failed:
                 lines += [f"#### `{ident}`: {_status(item)} ({item['points']:g}/{item['max_points']:g})", "",
                           _fence(item["message"] or ""), ""]
+        warned = [(i, item) for i, item in s["exercises"].items() if item["passed"] and item.get("warnings")]
+        if warned:
+            lines += ["### Right, with a warning", ""]
+            for ident, item in warned:
+                lines += [f"#### `{ident}`", "", _fence("\n".join(item["warnings"])), ""]
         if s["written"]:
             lines += ["### Written answers", ""]
             for ident, w in s["written"].items():

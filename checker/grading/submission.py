@@ -310,7 +310,8 @@ def exercise_seed(base: int, exercise_id: str) -> int:
 def _result_json(result: Result, kind: str) -> dict:
     return {"id": result.exercise_id, "kind": kind, "points": float(result.score),
             "max_points": float(result.max_score), "passed": bool(result.passed),
-            "diagnosis": result.diagnosis, "message": result.message, "details": _plain(result.details)}
+            "diagnosis": result.diagnosis, "message": result.message, "details": _plain(result.details),
+            "warnings": [str(w) for w in getattr(result, "warnings", [])]}
 
 
 def _plain(value):

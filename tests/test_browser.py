@@ -127,7 +127,8 @@ def _menu(page, menu, item):
 
 
 ALL_CODE_CELLS_RAN = """() => {
-    const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+    // a collapsed input (the setup cell) shows a placeholder whose prompt stays empty: not counted
+    const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt:not(.jp-Placeholder-prompt)')];
     return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
 }"""
 

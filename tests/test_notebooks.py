@@ -24,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from student_runs import execute
 
 from checker.exercises import Question, registry
 
@@ -45,14 +45,6 @@ _runs = {}
 def workbook_id(name: str) -> str:
     """'01_forward_pass….ipynb' -> 'wb01'."""
     return "wb" + name.split("_", 1)[0]
-
-
-def execute(nb, folder: Path):
-    """The notebook after Run All in a fresh python3 kernel, cwd ``folder`` (errors recorded, not raised)."""
-    nb = copy.deepcopy(nb)
-    NotebookClient(nb, kernel_name="python3", timeout=build.CELL_TIMEOUT, allow_errors=True,
-                   record_timing=False, resources={"metadata": {"path": str(folder)}}).execute()
-    return nb
 
 
 def run(kind: str, name: str):

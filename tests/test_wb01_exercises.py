@@ -9,6 +9,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+import student_runs as runs
 
 from checker import evaluate, example, network
 from checker.examples import path as example_path
@@ -282,40 +283,17 @@ def test_cells_the_solution_keeps_to_itself_define_nothing_the_student_version_u
 @pytest.fixture(scope="module")
 def student_run_with_mistakes():
     """The student version with one realistic wrong function per section and wrong answers elsewhere."""
-    from nbclient import NotebookClient
-    stub = 'raise NotImplementedError("Replace this line with your code.")'
     wrong = {"sigmoid": "return 1 / (1 + np.exp(z))",
              "softmax": "e = np.exp(z - z.max())\n    return e / e.sum(axis=0)",
              "cross-entropy": "return float(np.sum(y * np.log(np.where(y > 0, h3, 1.0))))",
              "grad-z3": "return y - h3",
              "grad-W3": "return np.outer(dz3, h2)"}
     answers = {"shape_W1": "(512, 1024)", "n_params": "1024 * 512", "ce_uniform": "np.log(0.1)", "shape_J": "(10,)"}
-    nb = nbformat.read(STUDENT, as_version=4)
-    for cell in nb.cells:
-        if cell.id in wrong:
-            cell.source = cell.source.replace(stub, wrong[cell.id])
-        for name, value in answers.items():
-            cell.source = cell.source.replace(f"{name} = ...  # your answer", f"{name} = {value}")
-    NotebookClient(nb, kernel_name="python3", timeout=600, allow_errors=True,
-                   resources={"metadata": {"path": str(STUDENT.parent)}}).execute()
-    return nb
+    return runs.execute(runs.with_mistakes(nbformat.read(STUDENT, as_version=4), wrong, answers), STUDENT.parent)
 
 
 def test_a_wrong_function_stops_in_one_place_and_later_cells_say_so_in_one_line(student_run_with_mistakes):
-    for cell in student_run_with_mistakes.cells:
-        if cell.cell_type != "code":
-            continue
-        errors = [o for o in cell.outputs if o.output_type == "error"]
-        if "raises-exception" in cell.metadata.get("tags", []):
-            assert [e.ename for e in errors] in (["CheckFailed"], ["NotImplementedYet"]), (cell.id, errors)
-            continue
-        assert not errors, (cell.id, [e.ename for e in errors])
-        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-        lines = [line for line in text.splitlines() if "this cell goes on with" in line]
-        assert len(lines) <= 1, (cell.id, lines)
-        assert "Traceback" not in text and "AssertionError" not in text, cell.id
-    text = {c.id: "".join(o.get("text", "") for o in c.outputs if o.output_type == "stream")
-            for c in student_run_with_mistakes.cells if c.cell_type == "code"}
+    text = runs.stops_in_one_place(student_run_with_mistakes)
     assert "grad_z3 is not right yet" in text["grad-z3-yours"]
     assert "grad_W3 is not right yet" in text["grad-W3-confirm"]
     assert "grad_b3 is not done yet" in text["grad-b3-confirm"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from nbclient import NotebookClient
+import student_runs as runs
 
 from checker import evaluate, examples, network
 from checker.exercises import Exercise, Question, as_written, lookup, registry, shown_letter, wb02
@@ -279,8 +279,7 @@ def test_one_wrong_function_per_section_stops_only_in_its_own_check():
         if cell.cell_type == "code" and name and name.group(1) in WRONG_BODIES:
             cell.source = re.sub(r"### BEGIN SOLUTION\n.*?### END SOLUTION", WRONG_BODIES[name.group(1)], cell.source,
                                  flags=re.S)
-    NotebookClient(nb, kernel_name="python3", timeout=600, allow_errors=True, record_timing=False,
-                   resources={"metadata": {"path": str(STUDENT.parent)}}).execute()
+    nb = runs.execute(nb, STUDENT.parent)
     failed, lines = {}, []
     for cell in nb.cells:
         for out in cell.get("outputs", []):

@@ -9,6 +9,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+import student_runs as runs
 
 from checker import evaluate, example, network
 from checker.examples import path as example_path
@@ -366,39 +367,16 @@ def test_multiple_choice_widgets_are_only_in_the_solution():
 @pytest.fixture(scope="module")
 def student_run_with_mistakes():
     """The student version with one realistic wrong function per section and wrong answers elsewhere."""
-    from nbclient import NotebookClient
-    stub = 'raise NotImplementedError("Replace this line with your code.")'
     wrong = {"wb04-020": "return {'z1': X @ params['W1'], 'h1': X, 'z2': X, 'h2': X, 'z3': X, 'h3': X}",
              "wb04-037": "return dZ.T @ H",
              "wb04-043": "return dZ.mean(axis=0)"}
     answers = {"shape_X": "(1024, 16)", "n_bias_numbers": "16 * 512", "choice_db": '"b"',
                "shape_dW2": "(16, 512, 256)", "tensor_bytes": "1024 * 512 * 8"}
-    nb = nbformat.read(STUDENT, as_version=4)
-    for cell in nb.cells:
-        if cell.id in wrong:
-            cell.source = cell.source.replace(stub, wrong[cell.id])
-        for name, value in answers.items():
-            cell.source = cell.source.replace(f"{name} = ...  # your answer", f"{name} = {value}")
-    NotebookClient(nb, kernel_name="python3", timeout=600, allow_errors=True,
-                   resources={"metadata": {"path": str(STUDENT.parent)}}).execute()
-    return nb
+    return runs.execute(runs.with_mistakes(nbformat.read(STUDENT, as_version=4), wrong, answers), STUDENT.parent)
 
 
 def test_a_wrong_function_stops_in_one_place_and_later_cells_say_so_in_one_line(student_run_with_mistakes):
-    for cell in student_run_with_mistakes.cells:
-        if cell.cell_type != "code":
-            continue
-        errors = [o for o in cell.outputs if o.output_type == "error"]
-        if "raises-exception" in cell.metadata.get("tags", []):
-            assert [e.ename for e in errors] in (["CheckFailed"], ["NotImplementedYet"]), (cell.id, errors)
-            continue
-        assert not errors, (cell.id, [e.ename for e in errors])
-        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-        lines = [line for line in text.splitlines() if "this cell goes on with" in line]
-        assert len(lines) <= 1, (cell.id, lines)
-        assert "Traceback" not in text and "AssertionError" not in text, cell.id
-    text = {c.id: "".join(o.get("text", "") for o in c.outputs if o.output_type == "stream")
-            for c in student_run_with_mistakes.cells if c.cell_type == "code"}
+    text = runs.stops_in_one_place(student_run_with_mistakes)
     assert "forward is not right yet" in text["wb04-022"]
     assert "grad_W is not right yet" in text["wb04-038"] and "grad_W is not right yet" in text["wb04-065"]
     assert "grad_b is not right yet" in text["wb04-044"]

@@ -201,16 +201,9 @@ STATES_A_VALUE = re.compile(r"\bis (0|1|y|x|x_i|w_i)\b(?! =)")   # "its gradient
 
 
 def feedback_texts():
-    from checker.exercises import Exercise, registry
-    for entry in registry().values():
-        if not entry.id.startswith("wb00."):
-            continue
-        for hint in entry.hints:
-            yield entry.id, "hint", hint
-        if isinstance(entry, Exercise) and entry.mistakes:
-            for case in entry.cases(np.random.default_rng(0))[:1]:
-                for code, _, *text in entry.mistakes(*case.args):
-                    yield entry.id, code, (text[0] if text else "")
+    from checker.exercises import feedback_texts, registry
+    return [(i, what, text) for i, entry in registry().items() if i.startswith("wb00.")
+            for what, text in feedback_texts(entry) if not what.startswith("why_not")]
 
 
 @pytest.mark.parametrize("exercise_id, what, text", list(feedback_texts()))

@@ -14,6 +14,7 @@ import student_runs as runs
 from checker import evaluate, example, network
 from checker.examples import path as example_path
 from checker.exercises import Exercise, Question, as_written, lookup, registry
+from checker.exercises import feedback_texts as table_texts
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "01_forward_pass_and_output_layer.ipynb"
@@ -125,7 +126,7 @@ def test_the_one_path_shortcut_is_zero_at_every_wrong_class_where_the_gradient_i
 # --- feedback that points and never tells -----------------------------------------------------------
 
 def feedback_texts(entry) -> list:
-    return list(entry.hints) + list(getattr(entry, "why_not", {}).values())
+    return [text for what, text in table_texts(entry) if what == "hint" or what.startswith("why_not")]
 
 
 FORMULAS = ["h3 - y", "h - y", "h3 − y", "y - h3", "np.outer", "outer product", "σ(z)(1", "σ(1 − σ)", "-|z|",

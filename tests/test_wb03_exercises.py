@@ -6,6 +6,7 @@ import pytest
 
 from checker import evaluate, examples, network
 from checker.exercises import Exercise, Question, lookup, registry, shown_letter, wb03
+from checker.exercises import feedback_texts as table_texts
 
 σ = network.sigmoid
 
@@ -189,18 +190,8 @@ TELLS = ("1 − tanh", "tanh(z)²", "tanh²", "σ(z) − y", "y − σ(z)) σ", 
 
 
 def feedback_texts():
-    for entry in registry().values():
-        if not entry.id.startswith("wb03."):
-            continue
-        for hint in entry.hints:
-            yield entry.id, "hint", hint
-        if isinstance(entry, Exercise) and entry.mistakes:
-            for case in entry.cases(np.random.default_rng(0))[:1]:
-                for code, _, *text in entry.mistakes(*case.args):
-                    yield entry.id, code, (text[0] if text else "")
-        if isinstance(entry, Question):
-            for letter, text in entry.why_not.items():
-                yield entry.id, f"why_not {letter}", text
+    return [(i, what, text) for i, entry in registry().items() if i.startswith("wb03.")
+            for what, text in table_texts(entry)]
 
 
 @pytest.mark.parametrize("exercise_id, what, text", list(feedback_texts()))

@@ -14,6 +14,7 @@ import student_runs as runs
 from checker import evaluate, example, network
 from checker.examples import path as example_path
 from checker.exercises import Exercise, Question, as_written, lookup, registry, shown_letter, wb04
+from checker.exercises import feedback_texts as table_texts
 
 σ = network.sigmoid
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,12 +133,7 @@ def test_wrong_answers_fail(qid, wrong):
 # --- feedback that points and never tells --------------------------------------------------------
 
 def feedback_texts(entry) -> list:
-    """Hints, why_not texts and the texts of the named mistakes (on the entry's first cases)."""
-    texts = list(entry.hints) + list(getattr(entry, "why_not", {}).values())
-    if isinstance(entry, Exercise) and entry.mistakes is not None:
-        for case in entry.cases(np.random.default_rng(0))[:1]:
-            texts += [text for _, _, *more in entry.mistakes(*case.args) for text in more]
-    return texts
+    return [text for _, text in table_texts(entry)]
 
 
 # The formulas and facts the workbook asks for; "last axis" is allowed: forward's statement gives it.

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from checker import evaluate, examples, gradcheck, network
-from checker.exercises import as_written, lookup, shown_letter, wb05
+from checker.exercises import as_written, feedback_texts, lookup, registry, shown_letter, wb05
 from checker.exercises import wb05_questions as q
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -198,15 +198,7 @@ TELLS = ["2ε", "2 * eps", "/ (2", "divide by 2", "max(", "larger of", "shrinks 
 
 
 def _feedback_texts():
-    texts = []
-    for entry in (lookup("wb05.numerical_gradient"), lookup("wb05.relative_error")):
-        texts += list(entry.hints)
-        for case in entry.cases(np.random.default_rng(0)):
-            texts += [mistake[2] for mistake in entry.mistakes(*case.args) if len(mistake) > 2]
-    for qid in ("wb05.n_loss_evaluations", "wb05.choice_threshold", "wb05.choice_float32", "wb05.dL_dw212",
-                "wb05.choice_half", "wb05.dL_dw131"):
-        texts += list(lookup(qid).hints) + list(lookup(qid).why_not.values())
-    return texts
+    return [text for i, entry in registry().items() if i.startswith("wb05.") for _, text in feedback_texts(entry)]
 
 
 @pytest.mark.parametrize("fragment", TELLS)

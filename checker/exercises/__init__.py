@@ -163,6 +163,19 @@ def shown_letter(question_id: str, letter: str) -> str:
     return next(shown for shown, option in registry()[question_id].options.items() if option == text)
 
 
+def feedback_texts(entry) -> list[tuple[str, str]]:
+    """(where, text) of every text of the table that a student can be shown about ``entry``: its hints,
+    why each wrong option of a choice is wrong, and the texts of its named mistakes (on its first case).
+    Feedback points, never tells: the tests read these for formulas and answers."""
+    import numpy as np
+    texts = [("hint", hint) for hint in entry.hints]
+    texts += [(f"why_not {letter}", text) for letter, text in getattr(entry, "why_not", {}).items()]
+    if isinstance(entry, Exercise) and entry.mistakes is not None:
+        case = entry.cases(np.random.default_rng(0))[0]
+        texts += [(code, more[0] if more else "") for code, _, *more in entry.mistakes(*case.args)]
+    return texts
+
+
 def example_makers() -> dict:
     """workbook -> its table module's ``example()``, which returns (values, params_seed).
 

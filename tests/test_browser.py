@@ -11,13 +11,11 @@ chromium, and elsewhere the module is skipped with the reason.
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
+import lab_server
 import nbformat
 import pytest
 
@@ -42,12 +40,6 @@ LAB_SETTINGS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """A JupyterLab server on a free loopback port, with no token, over a copy of the workbooks."""
@@ -59,34 +51,12 @@ def lab(tmp_path_factory):
         target = settings / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(values))
-    port = _free_port()
     env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings),
            "JUPYTERLAB_WORKSPACES_DIR": str(work / ".lab-workspaces"), "JUPYTER_RUNTIME_DIR": str(work / ".runtime")}
-    log = open(work / "lab.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--ServerApp.port={port}",
-         "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=",
-         "--ServerApp.password=", f"--ServerApp.root_dir={work}", "--ServerApp.allow_root=True",
-         "--LabApp.extension_manager=readonly", "--ServerApp.disable_check_xsrf=True"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/status", timeout=2)
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail("JupyterLab did not start:\n" + (work / "lab.log").read_text()[-3000:])
-            time.sleep(0.5)
-    yield url, work
-    server.terminate()
-    try:
-        server.wait(15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    log.close()
+    args = ["--ServerApp.password=", f"--ServerApp.root_dir={work}", "--ServerApp.allow_root=True",
+            "--LabApp.extension_manager=readonly", "--ServerApp.disable_check_xsrf=True"]
+    with lab_server.running(args, cwd=work, env=env, log=work / "lab.log") as url:
+        yield url, work
 
 
 @pytest.fixture(scope="module")

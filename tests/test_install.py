@@ -8,15 +8,12 @@ import json
 import os
 import re
 import secrets
-import socket
-import subprocess
-import sys
-import time
 import tomllib
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+import lab_server
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -26,12 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 NEWS_PLUGIN = "@jupyterlab/apputils-extension:notification"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """`jupyter lab notebooks/` from this environment, with no user config or settings of its own."""
@@ -39,36 +30,14 @@ def lab(tmp_path_factory):
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
            "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
     env.pop("JUPYTER_NO_CONFIG", None)
-    port, token = _free_port(), secrets.token_hex(16)
-    log_path = home / "lab.log"
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "jupyter", "lab", "notebooks/", "--no-browser", f"--ServerApp.port={port}",
-             "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    token = secrets.token_hex(16)
+    with lab_server.running(["notebooks/"], cwd=ROOT, env=env, log=home / "lab.log", token=token) as url:
 
-    def get(path):
-        request = urllib.request.Request(url + path, headers={"Authorization": f"token {token}"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read()
-
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            get("/api/status")
-            break
-        except (OSError, urllib.error.HTTPError):
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"JupyterLab did not start (as uid {os.getuid()}):\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
-    yield get
-    server.terminate()
-    try:
-        server.wait(15)
-    except subprocess.TimeoutExpired:
-        server.kill()
+        def get(path):
+            request = urllib.request.Request(url + path, headers={"Authorization": f"token {token}"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read()
+        yield get
 
 
 def test_jupyterlab_serves_the_workbooks_as_root_too(lab):

@@ -1,4 +1,5 @@
 """The build (tools/build_notebooks.py) on small in-memory notebooks."""
+import ast
 import importlib.util
 import json
 from collections import Counter
@@ -8,7 +9,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from checker.exercises import Question, registry
+from checker.exercises import Exercise, Question, registry
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("build_notebooks", ROOT / "tools" / "build_notebooks.py")
@@ -662,3 +663,44 @@ def test_a_value_is_found_at_three_or_more_significant_digits(text, found):
 @pytest.mark.parametrize("path", sorted(build.SOLUTIONS.glob("*.ipynb")), ids=lambda p: p.name[:2])
 def test_no_student_version_of_this_checkout_gives_an_answer_away(path):
     assert build.answer_leaks(path) == []
+
+
+@pytest.mark.parametrize("path", sorted(build.SOLUTIONS.glob("*.ipynb")), ids=lambda p: p.name[:2])
+def test_every_graded_function_of_a_workbook_has_its_solution_region(path):
+    """So the leak check above reads every graded function's answer, and its stub is built."""
+    workbook = build.workbook_of(path)
+    found = {entry.name for _, entry, _, _ in build.graded_functions(nbformat.read(path, as_version=4), workbook,
+                                                                     registry())}
+    assert found == {e.name for i, e in registry().items() if i.startswith(workbook + ".") and isinstance(e, Exercise)}
+
+
+def _names(cells, ctx) -> set:
+    """The names the code cells bind (ctx ast.Store: assignments, defs, arguments) or read (ast.Load)."""
+    names = set()
+    for cell in cells:
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ctx):
+                names.add(node.id)
+            elif ctx is ast.Store and isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif ctx is ast.Store and isinstance(node, ast.arg):
+                names.add(node.arg)
+    return names
+
+
+@pytest.mark.parametrize("path", sorted(build.SOLUTIONS.glob("*.ipynb")), ids=lambda p: p.name[:2])
+def test_cells_the_solution_keeps_to_itself_define_nothing_the_student_version_uses(path):
+    solution = nbformat.read(path, as_version=4)
+    kept_out = [c for c in solution.cells
+                if c.cell_type == "code" and build.SOLUTION_ONLY_TAG in c.metadata.get("tags", [])]
+    student = [c for c in build.strip_solutions(solution).cells if c.cell_type == "code"]
+    missing = (_names(kept_out, ast.Store) - _names(student, ast.Store)) & _names(student, ast.Load)
+    assert not missing, f"{path.name}: the student version reads {sorted(missing)}, defined only in solution-only cells"
+
+
+@pytest.mark.parametrize("path", sorted(build.SOLUTIONS.glob("*.ipynb")), ids=lambda p: p.name[:2])
+def test_multiple_choice_buttons_are_a_classroom_poll_in_the_solution_only(path):
+    """The variable in the answer cell is the answer: the student version asks once."""
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "code" and "multiple_choice(" in cell.source:
+            assert build.SOLUTION_ONLY_TAG in cell.metadata.get("tags", []), f"{path.name}: cell {cell.get('id')}"

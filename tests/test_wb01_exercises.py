@@ -2,8 +2,6 @@
 mistakes; its questions are decided by numbers in the series' gradient layout; its feedback points
 without telling; its fixed example holds what the notebook says about it; and its student version
 shows no answer and, when a function is unfinished or wrong, goes on with one line per cell."""
-import ast
-import re
 from pathlib import Path
 
 import nbformat
@@ -196,43 +194,9 @@ def code_cells(path):
     return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
 
 
-def solution_regions():
-    """function name -> the source lines of its solution region in the solution notebook."""
-    regions = {}
-    for cell in code_cells(SOLUTION):
-        match = re.search(r"^def (\w+)\(", cell.source, re.MULTILINE)
-        if match and match.group(1) in FUNCTIONS and "### BEGIN SOLUTION" in cell.source:
-            body = cell.source.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
-            regions[match.group(1)] = [line.strip() for line in body.splitlines() if line.strip()]
-    return regions
-
-
-def expressions(source: str) -> set:
-    """Every compound expression of the source (calls, operations, subscripts), normalised; commuted + and *."""
-    out = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
-            continue   # a negative number
-        if isinstance(node, (ast.BinOp, ast.Call, ast.Compare, ast.Subscript, ast.UnaryOp)):
-            out.add(ast.unparse(node))
-            if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult)):
-                out.add(ast.unparse(ast.BinOp(node.right, node.op, node.left)))
-    return out
-
-
-def test_every_graded_function_has_a_solution_region():
-    assert set(solution_regions()) == FUNCTIONS
-
-
-def test_no_student_code_cell_holds_an_expression_of_a_solution_region():
-    student = [c for c in code_cells(STUDENT) if c.id != "setup-checker"]
-    seen = set().union(*(expressions(c.source) for c in student))
-    for name, lines in solution_regions().items():
-        region = expressions("\n".join(line.removeprefix("return ") for line in lines))
-        trivial = {"np.asarray(z, dtype=float)", "np.asarray(h3, dtype=float)", "np.asarray(y, dtype=float)"}
-        leaked = (region - trivial) & seen
-        assert not leaked, f"the student version shows {name}'s answer: {leaked}"
-    text = "\n".join(c.source for c in student)
+def test_no_student_code_cell_holds_the_issues_answer_expressions():
+    """The examples of issue 11, as text; every solution expression is checked by the build (test_build)."""
+    text = "\n".join(c.source for c in code_cells(STUDENT) if c.id != "setup-checker")
     for answer in ("np.diag(h3) - np.outer(h3, h3)", "h3 - y", "-y / h3", "np.outer(h2, dz3)", "dz3.copy()"):
         assert answer not in text
 
@@ -249,36 +213,6 @@ def test_the_student_version_states_no_graded_number_or_gradient_shape():
     for answer in ("658698", "658,698", "2.3026", "2.30", "log 10", "\\log 10", "(256, 10)", "(10, 10)",
                    "h^{(3)} - y", "(fan_in, fan_out)"):
         assert answer not in text, answer
-
-
-def test_every_choice_question_lists_its_options_in_the_table_order():
-    text = "\n".join(c.source for c in nbformat.read(SOLUTION, as_version=4).cells if c.cell_type == "markdown")
-    for entry in WB01.values():
-        if isinstance(entry, Question) and entry.kind == "choice":
-            block = re.search(rf"<!-- choices: {re.escape(entry.id)} -->\n(.*?)\n<!-- end choices -->\n\n"
-                              r"Write the letter of your choice in the cell below", text, re.DOTALL)
-            assert block, entry.id
-            letters = re.findall(r"^\* \((\w)\) ", block.group(1), re.MULTILINE)
-            assert letters == sorted(entry.options), entry.id
-
-
-def test_cells_the_solution_keeps_to_itself_define_nothing_the_student_version_uses():
-    solution_only = [c for c in code_cells(SOLUTION) if "solution-only" in c.metadata.get("tags", [])]
-    defined = set()
-    for cell in solution_only:
-        for node in ast.walk(ast.parse(cell.source)):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                defined.add(node.id)
-            elif isinstance(node, ast.FunctionDef):
-                defined.add(node.name)
-    student_defined, student_used = set(), set()
-    for cell in code_cells(STUDENT):
-        for node in ast.walk(ast.parse(cell.source)):
-            if isinstance(node, ast.Name):
-                (student_defined if isinstance(node.ctx, ast.Store) else student_used).add(node.id)
-            elif isinstance(node, (ast.FunctionDef, ast.arg)):
-                student_defined.add(getattr(node, "name", None) or node.arg)
-    assert not (defined - student_defined) & student_used
 
 
 @pytest.fixture(scope="module")

@@ -89,3 +89,14 @@ def test_a_renamed_or_missing_column_leaves_the_file_as_it_is_and_says_which(tmp
     assert (out / "written.csv").read_text() == text
     assert results["students"]["ann"]["wb01"]["needs_manual_grading"] == 2
     assert "no column 'points'" in problems[0] and "'pionts'" in problems[0] and "left as it is" in problems[0]
+
+
+def test_a_student_name_with_quotes_and_commas_keeps_its_points(tmp_path):
+    out = tmp_path / "out"
+    name = '=HYPERLINK("http://x","click"), again'
+    outputs.save_record(str(out), _record(name))
+    _write(out / "written.csv", [outputs.MANUAL_FIELDS,
+                                 [outputs.csv_cell(name), "wb01", "wb01.q_row_convention", "answered", "1", ""]])
+    problems = []
+    results = outputs.write_gradebook(str(out), problems=problems)
+    assert problems == [] and results["students"][name]["wb01"]["written_points"] == 1

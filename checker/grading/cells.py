@@ -3,12 +3,12 @@
 JupyterLab shows no cell numbers of its own, so one rule names a cell everywhere the grader,
 its review flags and the nbval path speak of one:
 
-    cell 58, the 3rd under "The gradient of W3" (`def grad_W3(h2, dz3):`)
+    cell 78, the 4th under "The gradient of W3" (`def grad_W3(h2, dz3):`)
 
-* **cell 58**: its place counting *every* cell from the top, from 1, markdown included — what
+* **cell 78**: its place counting *every* cell from the top, from 1, markdown included — what
   you count scrolling down the notebook (the grader's notes use this number too, as
-  ``cell 58 (`first line`)``);
-* **the 3rd under "…"**: the nearest heading above it (JupyterLab's table of contents lists
+  ``cell 78 (`first line`)``);
+* **the 4th under "…"**: the nearest heading above it (JupyterLab's table of contents lists
   them) and how many cells below that heading it is;
 * **(`…`)**: the cell's first non-empty line.
 """

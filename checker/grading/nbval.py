@@ -6,7 +6,7 @@ grading: a code cell that calls ``check(...)`` must run without an exception, an
 cell may raise (a cell that only *uses* an unfinished function is not a failed check).  Besides:
 
 * each cell's test is named the way the grader and JupyterLab count cells (checker/grading/cells.py)
-  with the exercises it checks — ``cell 58 [wb01.grad_W3]`` instead of nbval's ``Cell 24``, the
+  with the exercises it checks — ``cell 78 [wb01.grad_W3]`` instead of nbval's ``Cell 24``, the
   24th code cell from 0 — and each failure starts with the cell's place, its first line, and why;
 * a cell that runs past the cell timeout fails (nbval would let an interrupted cell that may raise
   pass), and when the interrupt brought the kernel back, the cells after it are run as usual

@@ -28,7 +28,7 @@ CONFIG_FILES = ("pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", "pyproject.
 
 PYTEST_INI = """{mark} (edit the timeout there, or run it again with --cell-timeout).
 # `pytest --nbval-lax <this folder>` then runs every notebook below it with the checker's nbval plugin:
-# exactly the cells whose check(...) fails fail, each named like `cell 58 [wb01.grad_W3]` (cells counted
+# exactly the cells whose check(...) fails fail, each named like `cell 78 [wb01.grad_W3]` (cells counted
 # from the top, from 1, markdown included) with its place and first line; every cell has a time limit, so
 # a notebook that loops or kills its kernel cannot hang the run. The kernels run OUTSIDE the sandbox, as you,
 # with the whole checker importable: for classes you trust (docs/grading.md, "The nbval path").

@@ -63,6 +63,12 @@ def csv_value(text: str) -> str:
     return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
 
 
+def delimiter(header: str) -> str:
+    """The separator of a CSV file by its header row: a comma, or the semicolon or tab some spreadsheets
+    save with (only the separator is guessed; quoting stays the standard one)."""
+    return max((",", ";", "\t"), key=header.count) if any(d in header for d in ",;\t") else ","
+
+
 def csv_text(rows, header=None) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -155,12 +161,7 @@ def read_manual(out: str, records: dict | None = None, problems: list | None = N
         problems.append(f"{path}: {error}: no manual points were read, and the file was left as it is")
         manual.readable = False
         return manual
-    first = raw.split("\n", 1)[0]
-    try:
-        dialect = csv.Sniffer().sniff(first, delimiters=",;\t") if first.strip() else csv.excel
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(raw, newline=""), dialect=dialect)
+    reader = csv.DictReader(io.StringIO(raw, newline=""), delimiter=delimiter(raw.split("\n", 1)[0]))
     header = [(h or "").strip() for h in reader.fieldnames or []]
     why = _header_problem(header)
     if why:

@@ -107,11 +107,8 @@ def read(path: str) -> Roster:
     if not first.strip():
         raise RosterError(f"{path}: empty, or no header row; the first row names the columns, e.g. "
                           "student,name,email,sis_id")
-    try:
-        dialect = csv.Sniffer().sniff(first, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    from checker.grading.outputs import delimiter
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(first))
     header = next(reader)
     columns, warnings = [], []
     for raw_name in header:

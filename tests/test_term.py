@@ -359,6 +359,19 @@ def test_an_untouched_notebooks_feedback_is_one_line_per_section(term):
     assert [f"wb01.{n}" for n in names] == [i for i in layout.order("wb01") if i.split(".")[1] in names]
 
 
+def test_a_notebook_that_could_not_be_run_says_so_once(tmp_path):
+    from checker.grading import outputs
+    items = [{"id": i, "kind": "function", "points": 0.0, "max_points": float(e.points), "passed": False,
+              "diagnosis": "not_run", "message": "Not graded: the file is not valid notebook JSON.", "details": {}}
+             for i, e in registry().items() if i.startswith("wb01.")]
+    record = {"student": "dave", "workbook": "wb01", "notebook": "/x/dave.ipynb", "items": items, "score": 0.0,
+              "max_score": 23.5, "written": [], "notes": ["The notebook could not be read."], "errors": [],
+              "flags": []}
+    text = outputs.feedback_markdown("dave", {"wb01": outputs.summarise(record, {})})
+    assert text.count("Not graded: the file is not valid notebook JSON.") == 1
+    assert text.count("#### ") == 1 and "(0/23.5)" in text
+
+
 def test_the_gradebook_feedback_and_report_list_items_in_notebook_order(term):
     header = term["snapshot"]["grades.csv"].splitlines()[0].split(",")
     columns = [c for c in header if c.startswith("wb01.") and c not in ("wb01.written", "wb01.total")]

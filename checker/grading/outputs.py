@@ -383,12 +383,17 @@ def feedback_markdown(student: str, per: dict) -> str:
             for ident, item in answered:
                 lines.append(f"| `{ident}` | {_fmt(item['points'])}/{_fmt(item['max_points'])} | {_status(item)} |")
             lines.append("")
-        failed = [(i, item) for i, item in answered if not item["passed"]]
+        failed: dict = {}   # one block per message: a notebook that could not be run says so once
+        for ident, item in answered:
+            if not item["passed"]:
+                failed.setdefault((item["diagnosis"], item["message"] or ""), []).append((ident, item))
         if failed:
             lines += ["### What to fix", ""]
-            for ident, item in failed:
-                lines += [f"#### `{ident}`: {_status(item)} ({_fmt(item['points'])}/{_fmt(item['max_points'])})", "",
-                          _fence(item["message"] or ""), ""]
+            for (_, message), group in failed.items():
+                names = ", ".join(f"`{ident}`" for ident, _ in group)
+                points = (f"{_fmt(sum(i['points'] for _, i in group))}/"
+                          f"{_fmt(sum(i['max_points'] for _, i in group))}")
+                lines += [f"#### {names}: {_status(group[0][1])} ({points})", "", _fence(message), ""]
         warned = [(i, item) for i, item in answered if item["passed"] and item.get("warnings")]
         if warned:
             lines += ["### Right, with a warning", ""]

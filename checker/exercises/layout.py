@@ -108,9 +108,21 @@ def own_cells(workbook: str) -> dict:
 
 
 def text(layouts: dict) -> str:
-    """layout.json's text for ``layouts`` (workbook -> {file, title, items, cells}), as the build writes it."""
-    return json.dumps({"version": VERSION, "workbooks": dict(sorted(layouts.items()))}, indent=1,
-                      ensure_ascii=False, sort_keys=False) + "\n"
+    """layout.json's text for ``layouts`` (workbook -> {file, title, items, cells}), as the build writes it:
+    one line per item and per cell, so that a changed cell changes one line."""
+    def dump(value) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    def block(rows: list) -> str:
+        return ",\n".join(rows)
+
+    books = []
+    for workbook, book in sorted(layouts.items()):
+        items = block([f"   {dump(item)}" for item in book["items"]])
+        own = block([f"   {dump(cell_id)}: {dump(entry)}" for cell_id, entry in book["cells"].items()])
+        books.append(f' {dump(workbook)}: {{"file": {dump(book["file"])}, "title": {dump(book["title"])},\n'
+                     f'  "items": [\n{items}],\n  "cells": {{\n{own}}}}}')
+    return f'{{"version": {VERSION}, "workbooks": {{\n{block(books)}}}}}\n'
 
 
 def clear_cache() -> None:

@@ -62,19 +62,21 @@ def check(exercise_id: str, submission, *, seed: int | None = None, timeout: flo
 def report(workbook: str, namespace: dict, *, show: bool = True) -> Report:
     """Grade every exercise and question of a workbook found by name in ``namespace``.
 
-    ``report("wb02", globals())`` at the end of a notebook: a ✓/✗ table with points. Never raises.
+    ``report("wb02", globals())`` at the end of a notebook: a ✓/✗ table with points, in the order of the
+    notebook. Never raises.
     """
     aside = _mode.standing_aside(f"the report of {workbook}")
     if aside is not None:
         return aside
-    from checker.exercises import registry
+    from checker.exercises import layout, registry
     prefix = workbook.rstrip(".") + "."
+    table = registry()
     rows = []
-    for exercise_id, entry in registry().items():
-        if exercise_id.startswith(prefix):
-            found = entry.name in namespace
-            result = evaluate(exercise_id, namespace[entry.name]) if found else None
-            rows.append((exercise_id, entry.name, entry.points, result))
+    for exercise_id in layout.sort_ids(i for i in table if i.startswith(prefix)):   # in notebook order
+        entry = table[exercise_id]
+        found = entry.name in namespace
+        result = evaluate(exercise_id, namespace[entry.name]) if found else None
+        rows.append((exercise_id, entry.name, entry.points, result))
     table = Report(workbook, rows)
     if show:
         table.show()

@@ -274,8 +274,8 @@ if out and os.path.isdir(out):
     path = os.path.join(out, "written.csv")
     rows = list(csv.reader(open(path))) if os.path.exists(path) else [["student", "workbook", "answer_id",
                                                                        "status", "points", "comment"]]
-    rows = [r for r in rows if r[:1] != ["daemon"]] + [["daemon", "wb01", "wb01.essay", "answered", "1", ""],
-                                                        ["ghost", "wb01", "wb01.essay", "answered", "1", ""]]
+    rows = [r for r in rows if r[:1] != ["daemon"]] + [["daemon", "wb01", "wb01.q_row_convention", "answered", "1", ""],
+                                                        ["ghost", "wb01", "wb01.q_row_convention", "answered", "1", ""]]
     csv.writer(open(path, "w", newline="")).writerows(rows)
     open(os.path.join(evidence, "daemon_rewrote_out"), "w").write(out)
 else:
@@ -378,7 +378,7 @@ for folder in {folders!r}:
 '''
 
 WRITTEN_CELL = {"cell_type": "markdown", "id": "essay01", "source": "My essay: backprop is the chain rule.",
-                "metadata": {"tags": ["written-answer"], "checker": {"answer_id": "wb01.essay"}}}
+                "metadata": {"tags": ["written-answer"], "checker": {"answer_id": "wb01.q_row_convention"}}}
 
 
 def notebook(*sources, written: bool = False) -> dict:

@@ -457,9 +457,9 @@ def test_the_sandbox_binds_the_environment_inside_the_checkout_but_not_the_check
         assert sys.prefix in view.readonly or os.path.realpath(sys.prefix) in view.readonly
         inbox, writable = tmp_path / "in", tmp_path / "w"
         inbox.mkdir(), writable.mkdir()
-        code = ("import os, json; print(json.dumps({'checkout': sorted(os.listdir(%r)), "
+        code = ("import os, json; print(json.dumps({'checkout': sorted(os.listdir(%r)) if os.path.exists(%r) else [], "
                 "'writable': os.access(%r, os.W_OK), 'inbox': os.access(%r, os.W_OK)}))"
-                % (str(ROOT), str(writable), str(inbox)))
+                % (str(ROOT), str(ROOT), str(writable), str(inbox)))
         argv = sandbox.command(env.box, view, inbox=str(inbox), writable=str(writable), cwd=str(writable),
                                env={"PATH": "/usr/bin:/bin"}, argv=[env.python, "-c", code])
         run = subprocess.run(argv, capture_output=True, text=True, timeout=60)

@@ -45,13 +45,17 @@ reads only the solutions and the exercise registry:
   question's own prompt are too common to look for.
 * every multiple-choice question has its option list in a solution, and its answer line.
 
-Besides notebooks/, the build keeps three things in step with the sources, and ``--check`` fails when
+Besides notebooks/, the build keeps four things in step with the sources, and ``--check`` fails when
 any is stale:
 
 * the fixed example of each workbook, checker/examples/wbNN.npz, made by the ``example()`` of its
   exercise table with the reference network (see checker.examples): what a student notebook goes
   on with where a function is still unfinished; it never holds the answer to a graded number;
 
+* checker/exercises/layout.json: each workbook's graded items and written answers in the order of the
+  notebook, with their sections, and the digests of its own cells (student version and solution, and
+  their lines), by which the grader tells a student's code from the workbook's (checker.exercises.layout);
+  written only when building from this checkout's solutions/;
 * the slide metadata of solutions/*.ipynb (``metadata.slideshow.slide_type``, for
   jupyterlab-rise), derived by ``slide_types``, and their choice lists and letters (above); only
   those are rewritten, in place;
@@ -82,6 +86,7 @@ SOLUTIONS = ROOT / "solutions"
 NOTEBOOKS = ROOT / "notebooks"
 README = ROOT / "README.md"
 PYPROJECT = ROOT / "pyproject.toml"
+LAYOUT = ROOT / "checker" / "exercises" / "layout.json"
 
 # tools/setup_cell.py: the template of the student setup cell (loaded by path: tools/ is no package)
 _spec = importlib.util.spec_from_file_location("setup_cell", Path(__file__).resolve().parent / "setup_cell.py")
@@ -921,11 +926,74 @@ def write_examples() -> None:
             print(f"wrote {examples.path(workbook)}")
 
 
+# --- the layout: where each workbook's items and own cells are (checker/exercises/layout.json) ------------
+
+def _item_place(cells, item_id: str) -> tuple | None:
+    """(cell index, offset) of the first code cell of a solution that answers or checks ``item_id``."""
+    name = re.escape(item_id.split(".", 1)[1])
+    pattern = re.compile(rf"^[ \t]*def {name}\(|^{name}[ \t]*=|[\"']{re.escape(item_id)}[\"']", re.MULTILINE)
+    for index, cell in enumerate(cells):
+        match = pattern.search(cell.source) if cell.cell_type == "code" else None
+        if match:
+            return index, match.start()
+    return None
+
+
+def workbook_layout(solution_path: Path, pyproject: Path = PYPROJECT, entries: dict | None = None) -> dict:
+    """One workbook's entry of checker/exercises/layout.json (see checker.exercises.layout): its title, its
+    graded items and written answers in notebook order with their sections, and the digests of its own
+    cells (the student version's and the solution's source, and the lines of both)."""
+    sys.path.insert(0, str(ROOT))
+    from checker.exercises import layout, registry
+    from checker.grading import cells as cell_names
+    entries = registry() if entries is None else entries
+    workbook = workbook_of(solution_path)
+    solution = nbformat.read(solution_path, as_version=4)
+    student = nbformat.reads(build_text(solution_path, pyproject), as_version=4)
+    own: dict = {}
+    for cell in list(student.cells) + list(solution.cells):
+        entry = own.setdefault(cell.get("id"), {"kind": cell.cell_type, "digests": [], "lines": []})
+        entry["digests"].append(layout.digest(cell.source))
+        if cell.cell_type == "code":
+            entry["lines"] += [layout.line_digest(line) for line in cell.source.split("\n") if line.strip()]
+    for entry in own.values():
+        entry["digests"] = sorted(set(entry["digests"]))
+        entry["lines"] = sorted(set(entry["lines"]))
+        if entry["kind"] != "code":
+            del entry["lines"]
+    places = []
+    for item_id in (i for i in entries if i.startswith(workbook + ".")):
+        place = _item_place(solution.cells, item_id)
+        if place is None:
+            raise ValueError(f"{solution_path}: no code cell answers or checks {item_id}")
+        places.append((place, item_id))
+    for index, cell in enumerate(solution.cells):
+        answer_id = cell.get("metadata", {}).get("checker", {}).get("answer_id")
+        if cell.cell_type == "markdown" and answer_id:
+            places.append(((index, 0), answer_id))
+    items = [[item_id, cell_names.section_of(solution.cells, index)] for (index, _), item_id in sorted(places)]
+    titles = [text for cell in solution.cells if cell.cell_type == "markdown"
+              for level, text in cell_names.headings(cell.source) if level == 1]
+    return {"file": solution_path.name, "title": titles[0] if titles else "", "items": items, "cells": own}
+
+
+def layout_text(solutions: Path = SOLUTIONS, pyproject: Path = PYPROJECT) -> str:
+    """checker/exercises/layout.json as the build writes it from ``solutions``."""
+    sys.path.insert(0, str(ROOT))
+    from checker.exercises import layout
+    return layout.text({workbook_of(path): workbook_layout(path, pyproject)
+                        for path in sorted(solutions.glob("*.ipynb"))})
+
+
 def stale(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS, readme: Path | None = README,
-          pyproject: Path = PYPROJECT) -> list[str]:
-    """Why notebooks/, the stored examples, the solutions' slide metadata and choice letters or the README
-    badges are stale, and what the student versions give away (``answer_leaks``); empty when all is well."""
+          pyproject: Path = PYPROJECT, layout: Path | None = None) -> list[str]:
+    """Why notebooks/, the stored examples, the solutions' slide metadata and choice letters, the layout or
+    the README badges are stale, and what the student versions give away (``answer_leaks``); empty when all
+    is well.  ``layout``: the layout file to compare (None: not compared)."""
     problems = _example_problems(stored_examples()) + choice_problems(solutions)
+    if layout is not None and (not layout.exists()
+                               or layout.read_text(encoding="utf-8") != layout_text(solutions, pyproject)):
+        problems.append(f"{layout}: stale (the order of the items and the workbooks' own cells, from {solutions})")
     expected = sorted(solutions.glob("*.ipynb"))
     for path in expected:
         problems += answer_leaks(path)
@@ -946,9 +1014,9 @@ def stale(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS, readme: Path
 
 
 def build(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS, only=None,
-          readme: Path | None = README, pyproject: Path = PYPROJECT) -> None:
+          readme: Path | None = README, pyproject: Path = PYPROJECT, layout: Path | None = None) -> None:
     """Write the student notebooks (all, or those of the solution paths ``only``), the slide
-    metadata of those solutions, and the README badges.
+    metadata of those solutions, the layout file (``layout``: None writes none) and the README badges.
 
     A full build also removes notebooks/ files that have no solution.
     """
@@ -968,6 +1036,11 @@ def build(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS, only=None,
             if extra.name not in names:
                 extra.unlink()
                 print(f"removed {extra} (no solution)")
+    if layout is not None:
+        text = layout_text(solutions, pyproject)
+        if not layout.exists() or layout.read_text(encoding="utf-8") != text:
+            layout.write_text(text, encoding="utf-8")
+            print(f"wrote {layout}")
     if readme is not None:
         text = readme_expected(solutions, readme, pyproject)
         if readme.read_text(encoding="utf-8") != text:
@@ -992,8 +1065,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--check", action="store_true",
-                       help="exit 1 if notebooks/, the stored examples, the slide metadata, the choice letters or the "
-                            "README badges are stale, or a student version gives an answer away; write nothing")
+                       help="exit 1 if notebooks/, the stored examples, the slide metadata, the choice letters, the "
+                            "layout or the README badges are stale, or a student version gives an answer away; "
+                            "write nothing")
     group.add_argument("--execute", action="store_true",
                        help="re-execute every solution notebook in place, then build")
     parser.add_argument("only", nargs="*", type=Path,
@@ -1002,17 +1076,20 @@ def main(argv=None) -> int:
     parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help=argparse.SUPPRESS)
     parser.add_argument("--readme", type=Path, default=README, help=argparse.SUPPRESS)
     parser.add_argument("--pyproject", type=Path, default=PYPROJECT, help=argparse.SUPPRESS)
+    parser.add_argument("--layout", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    # the layout describes this checkout's solutions/: written only from them (or where --layout says)
+    layout = args.layout or (LAYOUT if args.solutions.resolve() == SOLUTIONS.resolve() else None)
     if args.check:
-        problems = stale(args.solutions, args.notebooks, args.readme, args.pyproject)
+        problems = stale(args.solutions, args.notebooks, args.readme, args.pyproject, layout)
         for problem in problems:
             print(problem, file=sys.stderr)
         if problems:
             print("run: python tools/build_notebooks.py for what is stale; an answer the student version gives "
                   "away, or a choice question without its list, is mended in solutions/", file=sys.stderr)
             return 1
-        print("notebooks/, the stored examples, the slide metadata, the choice letters and the README badges are "
-              "up to date, and no student version gives an answer away")
+        print("notebooks/, the stored examples, the slide metadata, the choice letters, the layout and the README "
+              "badges are up to date, and no student version gives an answer away")
         return 0
     only = [path.resolve() for path in args.only]
     for path in only:
@@ -1022,7 +1099,7 @@ def main(argv=None) -> int:
         write_examples()   # the solutions read them
         for path in only or sorted(args.solutions.glob("*.ipynb")):
             execute(path)
-    build(args.solutions, args.notebooks, only, args.readme, args.pyproject)
+    build(args.solutions, args.notebooks, only, args.readme, args.pyproject, layout)
     return 0
 
 

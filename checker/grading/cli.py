@@ -1,10 +1,9 @@
-"""Command line: ``python -m checker grade|gradebook|merge|nbval-setup`` (and ``backprop-grade``)."""
+"""Command line: ``python -m checker grade|gradebook|export|merge|nbval-setup`` (and ``backprop-grade``)."""
 from __future__ import annotations
 
 import argparse
 import os
 import re
-import shutil
 import sys
 
 GRADE_HELP = """\
@@ -24,10 +23,11 @@ def _size(text: str) -> int:
 
 
 def _shard(text: str):
-    match = re.fullmatch(r"(\d+)/(\d+)", text)
-    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
-        raise argparse.ArgumentTypeError(f"--shard takes K/N with 1 <= K <= N, e.g. 2/4; got {text!r}")
-    return int(match.group(1)), int(match.group(2))
+    from checker.grading.shards import ShardError, parse
+    try:
+        return parse(text)
+    except ShardError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _workbook(text: str) -> str:
@@ -65,7 +65,8 @@ def grade_parser(prog: str = "python -m checker grade") -> argparse.ArgumentPars
     p.add_argument("--regrade", action="store_true", help="grade again even notebooks graded before")
     p.add_argument("--seed", type=int, help="base seed of the inputs (default: fresh for each submission)")
     p.add_argument("--shard", type=_shard, metavar="K/N",
-                   help="grade only the students of part K of N (to split a class over N machines)")
+                   help="grade only the students of part K of N (to split a class over N machines); auto/N takes K "
+                        "from a Slurm job array or a Kubernetes indexed Job (docs/recipes/)")
     p.add_argument("--trust-notebooks", action="store_true",
                    help="run kernels WITHOUT the bubblewrap sandbox (where it is not available): only for a class "
                         "you trust, since a notebook then runs as you, with this machine in reach")
@@ -124,68 +125,92 @@ def merge_main(argv) -> int:
     p.add_argument("out", metavar="DIR")
     p.add_argument("parts", nargs="+", metavar="PART")
     args = p.parse_args(argv)
-    from checker.grading import outputs, records
+    from checker.grading.merge import merge
     problems: list = []
-    merged = outputs.load_records(args.out, problems) if os.path.isdir(args.out) else {}
-    for part in args.parts:
-        if not os.path.isdir(part):
-            problems.append(f"{part}: no such output folder: skipped")
-            continue
-        # each part is checked with its own key (copy the whole folder, .grader-key included)
-        for key, record in outputs.load_records(part, problems).items():
-            if key not in merged or record.get("started", "") >= merged[key].get("started", ""):
-                merged[key] = record
-        manual = os.path.join(part, "written.csv")
-        if os.path.exists(manual) and not os.path.exists(os.path.join(args.out, "written.csv")):
-            os.makedirs(args.out, exist_ok=True)
-            shutil.copy(manual, os.path.join(args.out, "written.csv"))
-    os.makedirs(args.out, exist_ok=True)
-    records.key(args.out)
-    for record in merged.values():
-        outputs.save_record(args.out, record)
-    results = outputs.write_gradebook(args.out, merged, problems=problems)
+    merged, results = merge(args.out, args.parts, problems)
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
     print(f"merged {len(merged)} record(s) of {len(results['students'])} student(s) into {args.out}")
     return 0
 
 
-CONFTEST = '''\
-# Written by `python -m checker nbval-setup`: with this file, `pytest --nbval-lax` on this folder
-# fails exactly the cells whose check(...) fails (see docs/grading.md).
-from checker.grading.nbval import pytest_collection_modifyitems  # noqa: F401
-'''
-
-
 def nbval_setup_main(argv) -> int:
+    from checker.grading import nbval_setup
     p = argparse.ArgumentParser(prog="python -m checker nbval-setup",
-                                description="Write FOLDER/conftest.py so that `pytest --nbval-lax FOLDER` fails "
-                                            "exactly the cells whose checks fail.")
+                                description="Write FOLDER/pytest.ini so that `pytest --nbval-lax FOLDER` fails exactly "
+                                            "the cells whose checks fail, names each by its cell and exercise id, and "
+                                            "cannot hang (a time limit per cell).")
     p.add_argument("folder")
+    p.add_argument("--cell-timeout", type=float, default=nbval_setup.DEFAULT_CELL_TIMEOUT, metavar="S",
+                   help=f"seconds per cell (default {nbval_setup.DEFAULT_CELL_TIMEOUT:g})")
     args = p.parse_args(argv)
-    path = os.path.join(args.folder, "conftest.py")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(CONFTEST)
-    print(f"wrote {path}")
-    strays = [os.path.join(d, n) for d, _, files in os.walk(args.folder) for n in files
-              if n.endswith(".py") and os.path.join(d, n) != path]
+    try:
+        path, strays, removed = nbval_setup.setup(args.folder, args.cell_timeout)
+    except nbval_setup.SetupRefused as error:
+        print(f"nbval-setup: {error}", file=sys.stderr)
+        return 2
+    for old in removed:
+        print(f"removed {old} (an earlier nbval-setup's; pytest.ini replaces it)")
+    print(f"wrote {path}: now run  pytest --nbval-lax {args.folder}")
     if strays:
-        print("warning: pytest imports any conftest.py and may import other .py files under this folder; "
-              "these came with the submissions — delete them before running pytest:", file=sys.stderr)
+        print("warning: these files came with the submissions. pytest.ini keeps pytest from importing them when it "
+              "runs on this folder, but pytest run on a subfolder holding its own pytest.ini would use that one — "
+              "look at them, and delete what a student should not have handed in:", file=sys.stderr)
         for stray in strays:
             print(f"  {stray}", file=sys.stderr)
     return 0
 
 
-COMMANDS = {"grade": None, "gradebook": gradebook_main, "merge": merge_main, "nbval-setup": nbval_setup_main}
+def export_main(argv) -> int:
+    from checker.grading.export import TARGETS, ExportError, export
+    from checker.grading.roster import RosterError
+    p = argparse.ArgumentParser(prog="python -m checker export",
+                                description="Write DIR's gradebook for an LMS: one points column per workbook (written "
+                                            "points included once entered) with its maximum, students matched through "
+                                            "a roster. Writes DIR/export/TARGET.csv and TARGET-check.csv (who is not "
+                                            "on the roster, who has no grades, what is not graded yet).")
+    p.add_argument("out", metavar="DIR", help="the grader's output folder")
+    p.add_argument("--to", required=True, choices=TARGETS, help="the LMS (csv: a plain table)")
+    p.add_argument("--roster", metavar="ROSTER.csv",
+                   help="student folder -> LMS ids (columns: student, name or first_name/last_name, email, sis_id, "
+                        "lms_id, login_id, section; see docs/grading.md); required but for --to csv")
+    p.add_argument("--output", "-o", metavar="FILE", help="where to write (default DIR/export/TARGET.csv)")
+    p.add_argument("--title", action="append", default=[], metavar="wbNN=TITLE",
+                   help="the column title of a workbook, e.g. the LMS's assignment name (repeat for each)")
+    p.add_argument("--missing", choices=("blank", "zero"), default="blank",
+                   help="points of a roster student without that workbook's notebook (default: blank)")
+    args = p.parse_args(argv)
+    problems: list = []
+    try:
+        done = export(args.out, args.to, args.roster, output=args.output, titles=args.title, missing=args.missing,
+                      problems=problems)
+    except (ExportError, RosterError) as error:
+        print(f"export: {error}", file=sys.stderr)
+        return 2
+    for warning in done["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"wrote {done['path']}: {done['rows']} row(s); "
+          + ", ".join(f"{done['titles'][w]} out of {done['maxima'][w]:g}" for w in done["workbooks"]))
+    if done["checks"]:
+        print(f"{len(done['checks'])} thing(s) to look at, listed in {done['check_path']}:")
+        for student, line, what, points in done["checks"][:20]:
+            print(f"  {student or '(line ' + line + ')'}: {what}" + (f" [{points}]" if points else ""))
+        if len(done["checks"]) > 20:
+            print(f"  … and {len(done['checks']) - 20} more")
+    return 0
+
+
+COMMANDS = {"grade": None, "gradebook": gradebook_main, "merge": merge_main, "nbval-setup": nbval_setup_main,
+            "export": export_main}
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] not in COMMANDS:
-        print("usage: python -m checker {grade,gradebook,merge,nbval-setup} ...\n\n"
+        print("usage: python -m checker {grade,gradebook,export,merge,nbval-setup} ...\n\n"
               "  grade SUBMISSIONS... --out DIR   grade notebooks (see: python -m checker grade --help)\n"
               "  gradebook DIR                    rebuild DIR's gradebook after filling in written.csv\n"
+              "  export DIR --to LMS --roster R   the gradebook for canvas, moodle, gradescope or csv\n"
               "  merge DIR PART...                merge folders graded on several machines\n"
               "  nbval-setup FOLDER               make `pytest --nbval-lax FOLDER` fail exactly the failed checks",
               file=sys.stderr)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -221,6 +222,11 @@ def _prepare(scratch: str, out: str, paths, trust: bool, settings: Settings, che
         why = start_one_kernel(env, scratch, memory_bytes=settings.memory_bytes, timeout=settings.startup_timeout)
         if why is not None:
             environment.release(env)
+            if re.search(r"No module named '?(ipykernel|jupyter_client|zmq)", why):
+                raise CannotGrade(f"stopped before the first notebook: {env.python} has no ipykernel, so no student's "
+                                  f"kernel can start (the grader starts every kernel with the Python it runs on).\n"
+                                  f"Install it into that Python:  {env.python} -m pip install ipykernel\n"
+                                  f"({why})")
             kind = "sandboxed " if env.box is not None else ""
             raise CannotGrade(f"stopped before the first notebook: {why}.\nEvery notebook would fail the same way. "
                               f"Check that {env.python} has ipykernel (pip install ipykernel)"

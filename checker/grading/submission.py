@@ -12,7 +12,6 @@
 """
 from __future__ import annotations
 
-import ast
 import difflib
 import hashlib
 import json
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 
 from checker.evaluate import evaluate
 from checker.exercises import Exercise, Question, registry
+from checker.grading import cells, review
 from checker.result import Result
 
 WRITTEN_TAG = "written-answer"
@@ -113,9 +113,10 @@ def _source(cell) -> str:
 
 
 def code_cells(nb: dict) -> list:
-    """[(number, source)] of the code cells, numbered from 1 as a student counts them."""
-    cells = [c for c in nb["cells"] if isinstance(c, dict) and c.get("cell_type") == "code"]
-    return [(n, _source(c)) for n, c in enumerate(cells, start=1)]
+    """[(number, source)] of the code cells, numbered as checker/grading/cells.py says: every cell
+    counted from the top, from 1, markdown included."""
+    return [(n, _source(c)) for n, c in enumerate(nb["cells"], start=1)
+            if isinstance(c, dict) and c.get("cell_type") == "code"]
 
 
 def written_answers(nb: dict) -> list:
@@ -152,59 +153,8 @@ def detect_workbook(path: str, nb: dict | None, known: set) -> str | None:
 
 
 def _cell_label(number: int, source: str) -> str:
-    first = next((line.strip() for line in source.splitlines() if line.strip()), "")
-    if len(first) > 60:
-        first = first[:57] + "…"
-    return f"code cell {number} (`{first}`)" if first else f"code cell {number}"
-
-
-# --- what an instructor may want to look at (never changes a score) ------------------------------
-
-_PATTERNS = [
-    (re.compile(r"\bsys\.modules\b"), "changes or reads sys.modules"),
-    (re.compile(r"\bos\._exit\b|\bsys\.exit\b|(?<![\w.])(exit|quit)\(\)"), "exits the kernel"),
-    (re.compile(r"\bctypes\b|\bimportlib\b|__import__|\bbuiltins\b|\bgc\.get_objects\b"),
-     "uses dynamic imports or interpreter internals"),
-    (re.compile(r"^\s*(np|numpy|checker|network)(\.\w+)+\s*=(?!=)", re.MULTILINE),
-     "assigns into a library (monkey-patching)"),
-    (re.compile(r"\bsetattr\(\s*(np|numpy|checker|network)\b"), "assigns into a library (monkey-patching)"),
-]
-
-
-def reference_names(entry: Exercise) -> set:
-    """The functions of checker.network that would do an exercise's work: its reference, one
-    named like the exercise, and every backward pass."""
-    from checker import network
-    names = {entry.name} | {n for n in dir(network) if "backward" in n}
-    if getattr(entry.reference, "__module__", None) == network.__name__:
-        names.add(entry.reference.__name__)
-    return names
-
-
-def review_flags(nb: dict, exercises: dict) -> list:
-    """Things in the notebook's code an instructor may want to read, as short sentences."""
-    flags = []
-    for number, source in code_cells(nb):
-        label = _cell_label(number, source)
-        for pattern, what in _PATTERNS:
-            if pattern.search(source):
-                flags.append(f"{label} {what}")
-        lines = [("pass  # " + line) if line.lstrip().startswith(("%", "!")) else line
-                 for line in source.splitlines()]
-        try:
-            tree = ast.parse("\n".join(lines))
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef) and node.name in exercises:
-                used = sorted({sub.attr for sub in ast.walk(node)
-                               if isinstance(sub, ast.Attribute) and isinstance(sub.value, (ast.Name, ast.Attribute))
-                               and "network" in (getattr(sub.value, "id", None), getattr(sub.value, "attr", None))
-                               and sub.attr in exercises[node.name]})
-                if used:
-                    flags.append(f"{node.name} (in {label}) calls the reference implementation: "
-                                 + ", ".join(f"network.{u}" for u in used))
-    return flags
+    first = cells.first_line(source)
+    return f"cell {number} (`{first}`)" if first else f"cell {number}"
 
 
 # --- running the notebook ---------------------------------------------------------------------------
@@ -408,7 +358,7 @@ def grade_submission(path: str, student: str, workbook: str | None, settings: Se
     record["written"] = written_answers(nb)
     functions = [e for e in entries if isinstance(e, Exercise)]
     questions = [e for e in entries if isinstance(e, Question)]
-    record["flags"] = review_flags(nb, {e.name: reference_names(e) for e in functions})
+    record["flags"] = review.review_flags(nb, workbook)
 
     root = tempfile.mkdtemp(prefix="grade-", dir=scratch)
     session = KernelSession(raw, path, root, environment, memory_bytes=settings.memory_bytes,

@@ -430,6 +430,54 @@ def test_the_honest_fixtures_are_what_their_expected_scores_say():
         assert total == expected
 
 
+LEAVE_TRACES = """
+import os, subprocess
+for folder in (os.getcwd(), "/tmp", "/dev/shm", os.environ["HOME"], os.path.dirname(os.getcwd())):
+    try:
+        open(os.path.join(folder, "trace-of-the-first"), "w").close()
+    except OSError:
+        pass
+subprocess.Popen(["sleep", "trace-of-the-first-4711"[-4:]], start_new_session=True)
+shape_x = (1024,)
+"""
+
+LOOK_FOR_TRACES = """
+import os
+seen = []
+for folder in (os.getcwd(), "/tmp", "/dev/shm", os.environ["HOME"], os.path.dirname(os.getcwd())):
+    try:
+        seen += [f"{folder}/{name}" for name in os.listdir(folder) if "trace" in name]
+    except OSError:
+        pass
+for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+    try:
+        if b"sleep" in open(f"/proc/{pid}/cmdline", "rb").read():
+            seen.append(f"process {pid}")
+    except OSError:
+        pass
+if seen:
+    raise RuntimeError("SEEN " + ", ".join(seen))
+shape_x = (1024,)
+"""
+
+
+def test_notebooks_graded_one_after_another_by_one_worker_never_meet(tmp_path):
+    """A worker grades notebook after notebook, the next one's kernel booting meanwhile: each still runs in a
+    sandbox of its own, with folders of its own, and sees nothing the one before left (files, processes)."""
+    _sandbox_or_skip()
+    klass = tmp_path / "class"
+    for name, source in (("a_first", LEAVE_TRACES), ("b_second", LOOK_FOR_TRACES)):
+        (klass / name).mkdir(parents=True)
+        (klass / name / hx.NOTEBOOK).write_text(json.dumps(hx.notebook(source)))
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    run = _run(["grade", str(klass), "--out", str(tmp_path / "out"), "-j", "1", "--cell-timeout", "20"], env, tmp_path)
+    assert run["rc"] == 0, run["output"][-2000:]
+    students = json.loads((tmp_path / "out" / "results.json").read_text())["students"]
+    second = students["b_second"]["wb01"]
+    assert students["a_first"]["wb01"]["exercises"]["wb01.shape_x"]["passed"]
+    assert second["exercises"]["wb01.shape_x"]["passed"] and not second["errors"], second["errors"]
+
+
 def test_the_kernel_package_holds_exactly_the_kernel_files_read_only(tmp_path):
     site = Path(kernel_package.build(str(tmp_path)))
     try:

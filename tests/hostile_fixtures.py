@@ -170,12 +170,8 @@ evidence("answer_key", exercises.__file__)
 '''
 
 STEAL_CLASSMATE = '''
-# 2. the parent's command line -> the job file and the class folder -> a classmate's functions
+# 2. the grader's command line -> the class folder -> a classmate's functions
 found = []
-for pid, argv in ancestors():
-    for arg in argv:
-        if arg.endswith("job.json"):
-            found.append(("job", json.load(open(arg)).get("path")))
 pid, argv = grader()
 if argv:
     root = argv[argv.index("grade") + 1]
@@ -400,7 +396,7 @@ def attack(config: Config, body: str, **fields) -> dict:
 # student -> which bullet of issue 10 it is; the honest ones and the formula names get their points
 ATTACKS = {
     "answer_key": "calls the reference and the answer key by a disguised import",
-    "steal_classmate": "reads the parent's command line, the job file and the class; runs ivy's functions",
+    "steal_classmate": "reads the grader's command line and the class; runs ivy's functions",
     "steal_solutions": "runs the instructor's solutions/, found from where checker lives",
     "tamper_checker": "appends code to the grader's checker/evaluate.py",
     "daemon": "a setsid double-forked daemon rewrites out/ after the run (plants, zeroes, forges, written.csv)",

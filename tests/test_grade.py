@@ -484,6 +484,29 @@ def test_a_kernel_serves_its_calls_in_one_request_and_every_way_a_call_ends_is_a
         environment.release(env)
 
 
+def test_a_kernel_launched_ahead_is_handed_over_fresh_whenever_it_is_taken(tmp_path):
+    """Spares: the kernel of the next notebook boots while one is graded; taken later than its own startup
+    limit, it still becomes ready, with the notebook's copy written into its empty working folder."""
+    from checker.grading import kernel
+    env = environment.prepare(str(tmp_path / "env"), trust=TRUST)
+    spares = kernel.Spares(str(tmp_path), env, memory_bytes=2 * 2**30, startup_timeout=1.0)
+    try:
+        spares.prepare()
+        ahead = spares.spare
+        time.sleep(1.5)
+        spares.keep_one = False
+        session = kernel.KernelSession(b'{"cells": []}', "mine.ipynb", str(tmp_path), env, spares=spares)
+        session.start()
+        assert session.kernel is ahead and spares.spare is None
+        mine = "import os\nassert [f for f in os.listdir('.') if f[0] != '.'] == ['mine.ipynb'], os.listdir('.')"
+        assert session.execute(mine, 10).status == "ok"
+        session.close()
+        assert not os.path.exists(ahead.workdir or "") and ahead.km is None
+    finally:
+        spares.close()
+        environment.release(env)
+
+
 def test_calls_of_the_reference_implementation_are_flagged_for_review():
     def notebook(body):
         return {"cells": [{"cell_type": "code", "source": f"def grad_z2(z2, dh2):\n    return {body}\n"}]}

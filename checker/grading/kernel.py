@@ -267,7 +267,8 @@ class Kernel:
         """The notebook's copy in the working folder, then the first reply; RuntimeError if none comes."""
         if notebook is not None:
             self._write_notebook(notebook, os.path.basename(name) or "notebook.ipynb")
-        deadline = self.launched_at + self.startup_timeout
+        # startup_timeout from the launch; a kernel launched ahead that waited longer has booted (or died) since
+        deadline = max(self.launched_at + self.startup_timeout, time.monotonic() + min(self.startup_timeout, 10.0))
         while True:
             msg_id = self.kc.kernel_info()
             reply = self._await_reply(msg_id, min(deadline, time.monotonic() + 1.0))

@@ -68,6 +68,7 @@ INTERRUPT_GRACE = 3.0     # seconds a kernel has to come back after an interrupt
 FILE_SIZE_LIMIT = 1 * 2**30
 MAX_MESSAGE_BYTES = 16 * 2**20   # a ZMQ message from the kernel (replies are small; data goes through files)
 KERNEL_NAME = "checker-grader"
+KERNEL_OPTIONS = ["--HistoryManager.hist_file=:memory:"]   # no SQLite history written per cell
 SOCKET_PATH_MAX = 100            # a Unix socket's path must fit in 108 bytes
 # Variables passed through to the kernel; everything else in the grader's environment stays out.
 PASS_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", "VIRTUAL_ENV",
@@ -225,8 +226,7 @@ class Kernel:
         if self.sandboxed and not use_ipc:
             raise RuntimeError(f"the grader's scratch folder path is too long for the kernel's Unix sockets "
                                f"({ipc}); set TMPDIR to a shorter folder, e.g. TMPDIR=/tmp")
-        argv = [self.env.python, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                "--HistoryManager.hist_file=:memory:"]   # no SQLite history written per cell
+        argv = [self.env.python, "-m", "ipykernel_launcher", "-f", "{connection_file}", *KERNEL_OPTIONS]
         if self.sandboxed:
             argv = sandbox.command(self.env.box, self.env.view, inbox=self.inbox, writable=self.writable,
                                    cwd=self.workdir, env=env, argv=argv)

@@ -141,8 +141,11 @@ KILL_WHEN_GRADED = '''
 def grad_z3(h3, y):
     """Right, except that it kills its kernel when the grader (not check) calls it."""
     import os, sys
-    if sys._getframe(1).f_code.co_name == "__checker_grader__":
-        os._exit(1)
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals.get("__name__") == "_checker_grader":
+            os._exit(1)
+        frame = frame.f_back
     return h3 - y
 '''
 

@@ -170,12 +170,8 @@ evidence("answer_key", exercises.__file__)
 '''
 
 STEAL_CLASSMATE = '''
-# 2. the parent's command line -> the job file and the class folder -> a classmate's functions
+# 2. the grader's command line -> the class folder -> a classmate's functions
 found = []
-for pid, argv in ancestors():
-    for arg in argv:
-        if arg.endswith("job.json"):
-            found.append(("job", json.load(open(arg)).get("path")))
 pid, argv = grader()
 if argv:
     root = argv[argv.index("grade") + 1]
@@ -289,9 +285,10 @@ evidence("daemon_started")
 
 KILLER = r'''
 # 6. SIGKILL a classmate's kernel while it is graded (the victim is blamed), for 15 s.  The victim is
-# found by the job file its worker was started with; only kernels of this grader's temporary folder.
+# found by what its notebook says (the copy in the kernel's working folder); only kernels of this
+# grader's temporary folder.
 KILL = """
-import json, os, signal, sys, time
+import os, signal, sys, time
 evidence, scratch, victims = sys.argv[3], sys.argv[4].encode(), sys.argv[5].split(",")
 deadline = time.time() + 15
 while time.time() < deadline:
@@ -300,12 +297,12 @@ while time.time() < deadline:
             argv = open(f"/proc/{name}/cmdline", "rb").read()
             if not name.isdigit() or b"ipykernel_launcher" not in argv or scratch not in argv:
                 continue
-            parent = open(f"/proc/{name}/stat").read().rsplit(")", 1)[1].split()[1]
-            job = open(f"/proc/{parent}/cmdline", "rb").read().split(b"\\0")[-2].decode()
-            student = json.load(open(job))["student"]
-        except (OSError, ValueError, KeyError, IndexError):
+            work = f"/proc/{name}/cwd"
+            text = "".join(open(os.path.join(work, f)).read() for f in os.listdir(work) if f.endswith(".ipynb"))
+            student = next((v for v in victims if f"# student: {v}" in text), None)
+        except (OSError, ValueError):
             continue
-        if student in victims:
+        if student is not None:
             try:
                 os.kill(int(name), signal.SIGKILL)
                 open(os.path.join(evidence, f"killed-{student}-{name}"), "w").close()
@@ -399,7 +396,7 @@ def attack(config: Config, body: str, **fields) -> dict:
 # student -> which bullet of issue 10 it is; the honest ones and the formula names get their points
 ATTACKS = {
     "answer_key": "calls the reference and the answer key by a disguised import",
-    "steal_classmate": "reads the parent's command line, the job file and the class; runs ivy's functions",
+    "steal_classmate": "reads the grader's command line and the class; runs ivy's functions",
     "steal_solutions": "runs the instructor's solutions/, found from where checker lives",
     "tamper_checker": "appends code to the grader's checker/evaluate.py",
     "daemon": "a setsid double-forked daemon rewrites out/ after the run (plants, zeroes, forges, written.csv)",
@@ -436,8 +433,8 @@ def generate(folder: Path, config: Config, *, paths: dict, outside: list) -> dic
         path.write_text(nb if isinstance(nb, str) else json.dumps(nb, indent=1), encoding="utf-8")
         return path
 
-    put("ivy", notebook(HONEST_FUNCTIONS, written=True))
-    put("harriet", notebook(PARTIAL, written=True))
+    put("ivy", notebook("# student: ivy" + HONEST_FUNCTIONS, written=True))
+    put("harriet", notebook("# student: harriet" + PARTIAL, written=True))
     students.update(ivy="honest, everything right", harriet="honest, partly right")
     bodies = {"answer_key": ANSWER_KEY, "steal_classmate": STEAL_CLASSMATE, "steal_solutions": STEAL_SOLUTIONS,
               "tamper_checker": TAMPER_CHECKER, "daemon": DAEMON_OUT, "assassin": KILLER, "kill_grader": KILL_GRADER,

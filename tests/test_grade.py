@@ -392,6 +392,124 @@ def test_only_plain_data_comes_back_from_a_kernel(tmp_path, monkeypatch):
         transfer.load_arrays(str(tmp_path / "big.npz"))
 
 
+SERVED = """
+import numpy as np, os, time
+
+def twice(a):
+    return a * 2
+
+def in_place(a):
+    a *= 2
+    return a.copy()
+
+def nan_in(a):
+    a[0, 0] = np.nan
+    return 1.0
+
+def same_back(a):
+    a[:] = a
+    return 1.0
+
+def new_entry(p):
+    p["W"] = p["W"] + 1
+    return 1.0
+
+def loop(a):
+    while True:
+        pass
+
+def swallow(a):
+    try:
+        while True:
+            pass
+    except KeyboardInterrupt:
+        return a
+
+def liar(a):
+    fd = os.open(os.path.join(os.path.dirname(os.getcwd()), "done"), os.O_WRONLY)
+    os.write(fd, b"c1\\nc999\\n" * 100)
+    return a * 2
+
+def stubborn(a):
+    while True:
+        try:
+            time.sleep(0.01)
+        except KeyboardInterrupt:
+            pass
+"""
+
+
+def _served_session(kernel, env, folder, monkeypatch):
+    """A kernel with SERVED defined, whose execute requests are counted (in the list returned)."""
+    session = kernel.KernelSession(b'{"cells": [], "metadata": {}}', "x.ipynb", folder, env, memory_bytes=2 * 2**30,
+                                   interrupt_grace=1.0)
+    session.start()
+    assert session.execute(SERVED, 10).status == "ok"
+    requests, execute = [], session.kernel.kc.execute
+    monkeypatch.setattr(session.kernel.kc, "execute", lambda *a, **k: requests.append(1) or execute(*a, **k))
+    return session, requests
+
+
+def test_a_kernel_serves_its_calls_in_one_request_and_every_way_a_call_ends_is_an_outcome(tmp_path, monkeypatch):
+    from checker.grading import kernel
+    monkeypatch.setattr(kernel, "IO_ALLOWANCE", 0.3)
+    env = environment.prepare(str(tmp_path / "env"), trust=TRUST)
+    a = np.arange(6.0).reshape(2, 3)
+    try:
+        session, requests = _served_session(kernel, env, str(tmp_path), monkeypatch)
+
+        def call(name, *args):
+            return session.call(name, args, 0.5)
+
+        def inputs_checked():
+            assert call("twice", a).value.tolist() == (2 * a).tolist() and session.last == "ok"
+            assert call("in_place", a).mutated == (0,) and a[0, 1] == 1.0    # the grader's own copy is untouched
+            assert call("nan_in", a).mutated == (0,)
+            assert call("same_back", a).mutated == ()
+            assert call("new_entry", {"W": a, "b": a[0]}).mutated == (0,)
+
+        inputs_checked()
+        assert len(requests) == 1                              # one serve request for all of them
+        for name in ("loop", "swallow"):                       # interrupted at the limit; the kernel goes on serving
+            assert call(name, a).status == "timeout" and session.last == "timeout" and session.alive()
+            assert call("twice", a).status == "returned"
+        assert call("liar", a).status == "returned"            # lines it writes to `done` name no other call
+        assert call("twice", a).value.tolist() == (2 * a).tolist()
+        outcome = call("stubborn", a)                          # ignores the interrupt: killed
+        assert outcome.status == "timeout" and session.last == "hung" and not session.alive()
+        session.close()
+        monkeypatch.setattr(kernel, "_fifo", lambda path: None)   # no FIFOs (Windows): a request per call
+        session, requests = _served_session(kernel, env, str(tmp_path), monkeypatch)
+        inputs_checked()
+        assert len(requests) == 5
+        session.close()
+    finally:
+        environment.release(env)
+
+
+def test_a_kernel_launched_ahead_is_handed_over_fresh_whenever_it_is_taken(tmp_path):
+    """Spares: the kernel of the next notebook boots while one is graded; taken later than its own startup
+    limit, it still becomes ready, with the notebook's copy written into its empty working folder."""
+    from checker.grading import kernel
+    env = environment.prepare(str(tmp_path / "env"), trust=TRUST)
+    spares = kernel.Spares(str(tmp_path), env, memory_bytes=2 * 2**30, startup_timeout=1.0)
+    try:
+        spares.prepare()
+        ahead = spares.spare
+        time.sleep(1.5)
+        spares.keep_one = False
+        session = kernel.KernelSession(b'{"cells": []}', "mine.ipynb", str(tmp_path), env, spares=spares)
+        session.start()
+        assert session.kernel is ahead and spares.spare is None
+        mine = "import os\nassert [f for f in os.listdir('.') if f[0] != '.'] == ['mine.ipynb'], os.listdir('.')"
+        assert session.execute(mine, 10).status == "ok"
+        session.close()
+        assert not os.path.exists(ahead.workdir or "") and ahead.km is None
+    finally:
+        spares.close()
+        environment.release(env)
+
+
 def test_both_layouts_name_the_student(tmp_path):
     (tmp_path / "per-student" / "alice").mkdir(parents=True)
     (tmp_path / "per-student" / "alice" / "02_backprop.ipynb").write_text("{}")

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import hostile_fixtures as hx
@@ -350,7 +351,7 @@ def _got_through(run) -> dict:
     daemon_points = (book(run, "daemon") or {}).get("written_points", 0)
     return {
         "answer_key: the reference and answer key by a disguised import": score(run, "answer_key") > 0,
-        "steal_classmate: a classmate's functions via the job file": score(run, "steal_classmate") > 0,
+        "steal_classmate: a classmate's functions via the grader's command line": score(run, "steal_classmate") > 0,
         "steal_solutions: solutions/ found from checker": score(run, "steal_solutions") > 0,
         "tamper_checker: code appended to the grader's checker": run["after"]["copy"] != run["before"]["copy"],
         "tamper_checker: later workers run the tampered code": any(f.startswith("tampered-import") for f in evidence),
@@ -383,7 +384,7 @@ def _got_through(run) -> dict:
 # signed records, the started markers, input hygiene, CSV cells, the dropped kernel output.
 SANDBOX_STOPS = {
     "answer_key: the reference and answer key by a disguised import",
-    "steal_classmate: a classmate's functions via the job file",
+    "steal_classmate: a classmate's functions via the grader's command line",
     "steal_solutions: solutions/ found from checker",
     "tamper_checker: code appended to the grader's checker",
     "tamper_checker: later workers run the tampered code",
@@ -428,6 +429,66 @@ def test_the_honest_fixtures_are_what_their_expected_scores_say():
                     ("wb01.sigmoid", "wb01.softmax", "wb01.cross_entropy", "wb01.grad_z3", "wb01.grad_W3",
                      "wb01.grad_b3", "wb01.shape_x") if i.split(".")[1] in namespace)
         assert total == expected
+
+
+LEAVE_TRACES = """
+import os, subprocess
+for folder in (os.getcwd(), "/tmp", "/dev/shm", os.environ["HOME"], os.path.dirname(os.getcwd())):
+    try:
+        open(os.path.join(folder, "trace-{token}"), "w").close()
+    except OSError:
+        pass
+subprocess.Popen(["sleep", "{seconds}"], start_new_session=True)
+shape_x = (1024,)
+"""
+
+LOOK_FOR_TRACES = """
+import os
+seen = []
+for folder in (os.getcwd(), "/tmp", "/dev/shm", os.environ["HOME"], os.path.dirname(os.getcwd())):
+    try:
+        seen += [f"{{folder}}/{{name}}" for name in os.listdir(folder) if "trace-{token}" in name]
+    except OSError:
+        pass
+for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+    try:
+        if b"{seconds}" in open(f"/proc/{{pid}}/cmdline", "rb").read():
+            seen.append(f"process {{pid}}")
+    except OSError:
+        pass
+if seen:
+    raise RuntimeError("SEEN " + ", ".join(seen))
+shape_x = (1024,)
+"""
+
+
+def test_notebooks_graded_one_after_another_by_one_worker_never_meet(tmp_path):
+    """A worker grades notebook after notebook, the next one's kernel booting meanwhile: each still runs in a
+    sandbox of its own, with folders of its own, and sees nothing the one before left (files, processes) —
+    which, without the sandbox, it does."""
+    _sandbox_or_skip()
+    token, seconds = uuid.uuid4().hex[:12], f"{600 + uuid.uuid4().int % 1000}.{uuid.uuid4().int % 100:02d}"
+    klass = tmp_path / "class"
+    for name, source in (("a_first", LEAVE_TRACES), ("b_second", LOOK_FOR_TRACES)):
+        (klass / name).mkdir(parents=True)
+        (klass / name / hx.NOTEBOOK).write_text(json.dumps(hx.notebook(source.format(token=token, seconds=seconds))))
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    seen = {}
+    try:
+        for trust in (False, True):
+            out = tmp_path / f"out-{trust}"
+            run = _run(["grade", str(klass), "--out", str(out), "-j", "1", "--cell-timeout", "20"]
+                       + (["--trust-notebooks"] if trust else []), env, tmp_path)
+            assert run["rc"] == 0, run["output"][-2000:]
+            students = json.loads((out / "results.json").read_text())["students"]
+            assert students["a_first"]["wb01"]["exercises"]["wb01.shape_x"]["passed"]
+            seen[trust] = students["b_second"]["wb01"]["errors"]
+    finally:
+        _kill_leftovers(seconds)
+        for folder in ("/tmp", "/dev/shm"):
+            Path(folder, f"trace-{token}").unlink(missing_ok=True)
+    assert seen[False] == [], seen[False]
+    assert seen[True] and "/tmp/trace-" in seen[True][0] and "process" in seen[True][0], seen[True]
 
 
 def test_the_kernel_package_holds_exactly_the_kernel_files_read_only(tmp_path):

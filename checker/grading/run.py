@@ -1,24 +1,30 @@
-"""The grading run: submissions in parallel, each in its own worker process, results as they finish.
+"""The grading run: submissions in parallel, each in its own kernel, results as they finish.
 
 Before the first notebook, the run checks what it needs and stops with one clear message
 (CannotGrade) when something is missing: bubblewrap for the sandbox (unless the instructor
 passes --trust-notebooks), the reduced ``checker`` for the kernels, and one kernel started the
 way every notebook's will be.
 
-The main process never runs student code: it starts workers (``worker.py``), each of which starts
-one kernel, and collects the records they write.  Only the main process writes the output
-folder.  Each record is signed and saved under DIR/records the moment it arrives, and the
-student's feedback file with it; the gradebook files are rebuilt every few seconds and at the
-end — also after Ctrl-C — so nothing graded is lost, and a new run skips every submission whose
-notebook has not changed since it was graded.  A "started" marker (records.py) is left for each
-notebook while it is graded, so that a notebook during which the grader itself died is graded
-last, alone, and after a second death recorded as a fault instead of killing every later run.
+The main process never runs student code: it starts at most -j long-lived workers
+(``worker.py``), hands each one notebook at a time, and collects the records they write.  A
+worker starts a fresh kernel for every notebook — and starts it while the notebook before is
+graded — so neither its imports nor a kernel's start are paid in series; while the first
+kernels boot, the main process checks that a kernel can start at all.  Only the main process
+writes the output folder.  Each record is signed and saved under DIR/records the moment it
+arrives, and the student's feedback file with it; the gradebook files are rebuilt every few
+seconds and at the end — also after Ctrl-C — so nothing graded is lost, and a new run skips every
+submission whose notebook has not changed since it was graded.  A "started" marker (records.py)
+is left for each notebook while it is graded, so that a notebook during which the grader itself
+died is graded last, alone, and after a second death recorded as a fault instead of killing
+every later run.  A worker that dies, or runs past the limit of one notebook, is stopped (its
+kernels with it), its notebook recorded as not graded, and a new worker takes its place.
 """
 from __future__ import annotations
 
 import collections
 import json
 import os
+import queue
 import re
 import shutil
 import signal
@@ -136,24 +142,100 @@ def _worker_limits():
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))   # soft: a kernel's own cap may still be higher
 
 
+class _Job:
+    """One notebook handed to a worker: its folder in the scratch (the record is written there)."""
+
+    def __init__(self, sub, scratch: str, limit: float, alone: bool = False):
+        self.sub, self.alone = sub, alone
+        self.folder = tempfile.mkdtemp(prefix="job-", dir=scratch)
+        self.record_path = os.path.join(self.folder, "record.json")
+        self.limit = limit
+        self.deadline = float("inf")
+
+    def line(self, more: bool) -> str:
+        return json.dumps({"path": self.sub.path, "student": self.sub.student, "workbook": self.sub.workbook,
+                           "record": self.record_path, "scratch": self.folder, "more": more}) + "\n"
+
+    def record(self, settings: Settings, why: str | None, log_tail) -> dict:
+        if why is None:
+            try:
+                record = transfer.parse_json(transfer.read_file(self.record_path, records.MAX_RECORD_BYTES))
+                if _valid(record, self.sub):
+                    return record
+                why = "the worker wrote an unusable record"
+            except transfer.TransferError:
+                why = "the grading process wrote no result"
+        tail = log_tail()
+        record = _error_record(self.sub, self.sub.workbook, settings, why)
+        if tail:
+            record["flags"].append("grader log: " + tail.splitlines()[-1][:300])
+        return record
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 class _Worker:
-    def __init__(self, sub, settings: Settings, scratch: str, limit: float, env: environment.KernelEnvironment):
-        self.sub = sub
-        base = tempfile.mkdtemp(prefix="job-", dir=scratch)
-        self.folder = base
-        self.job_path, self.record_path = os.path.join(base, "job.json"), os.path.join(base, "record.json")
-        self.kernels_path, self.log_path = os.path.join(base, "kernels"), os.path.join(base, "log")
-        with open(self.job_path, "w", encoding="utf-8") as f:
-            json.dump({"path": sub.path, "student": sub.student, "workbook": sub.workbook,
-                       "settings": settings.to_json(), "record": self.record_path, "kernels": self.kernels_path,
-                       "scratch": base, "environment": env.to_json()}, f)
+    """A long-lived grading process (worker.py), handed one notebook at a time."""
+
+    def __init__(self, settings: Settings, scratch: str, env: environment.KernelEnvironment, woken: threading.Event):
+        self.folder = tempfile.mkdtemp(prefix="worker-", dir=scratch)
+        self.kernels_path, self.log_path = os.path.join(self.folder, "kernels"), os.path.join(self.folder, "log")
+        config = os.path.join(self.folder, "worker.json")
+        with open(config, "w", encoding="utf-8") as f:
+            json.dump({"settings": settings.to_json(), "environment": env.to_json(), "kernels": self.kernels_path,
+                       "scratch": self.folder}, f)
         worker_env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "checker.grading.worker", self.job_path],
-                                     stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen([sys.executable, "-m", "checker.grading.worker", config],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
                                      env=worker_env, start_new_session=(os.name == "posix"),
                                      preexec_fn=_worker_limits if os.name == "posix" else None)
-        self.deadline = time.monotonic() + limit
+        self.job: _Job | None = None
+        self.answers: queue.SimpleQueue = queue.SimpleQueue()
+        self._log_start = 0
+        threading.Thread(target=self._listen, args=(woken,), name="grading-worker-answers", daemon=True).start()
+
+    def _listen(self, woken: threading.Event) -> None:
+        """Each line the worker answers (and the end of its output), with the main loop woken at once."""
+        try:
+            for line in self.proc.stdout:
+                self.answers.put(line)
+                woken.set()
+        except (OSError, ValueError):
+            pass
+        woken.set()
+
+    def give(self, job: _Job, more: bool) -> bool:
+        """Hand over a notebook; False if the worker is gone."""
+        self.job, job.deadline = job, time.monotonic() + job.limit
+        try:
+            self._log_start = os.path.getsize(self.log_path)
+        except OSError:
+            self._log_start = 0
+        try:
+            self.proc.stdin.write(job.line(more).encode())
+            self.proc.stdin.flush()
+            return True
+        except (OSError, ValueError):
+            return False
+
+    def done(self) -> bool:
+        """The worker has answered for its notebook."""
+        try:
+            self.answers.get_nowait()
+            return True
+        except queue.Empty:
+            return False
+
+    def tail(self) -> str:
+        """What the worker logged since it was handed its notebook."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self._log_start)
+                return f.read()[-2000:].decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
 
     def kill_kernels(self) -> None:
         try:
@@ -168,6 +250,7 @@ class _Worker:
                 pass
 
     def stop(self, grace: float = 3.0) -> None:
+        """End the worker (it kills its kernels; those it could not are killed here)."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -176,30 +259,26 @@ class _Worker:
                 self.proc.kill()
                 self.proc.wait()
         self.kill_kernels()
+        self.close()
 
-    def tail(self) -> str:
-        self.log.close()
+    def dismiss(self, grace: float = 5.0) -> None:
+        """No more notebooks: the worker kills the kernel it launched ahead and ends."""
         try:
-            with open(self.log_path, "rb") as f:
-                return f.read()[-2000:].decode("utf-8", "replace").strip()
-        except OSError:
-            return ""
+            self.proc.stdin.close()
+        except (OSError, ValueError):
+            pass
+        try:
+            self.proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            pass
+        self.stop()
 
-    def record(self, settings: Settings, why: str | None = None) -> dict:
-        if why is None:
+    def close(self) -> None:
+        for stream in (self.proc.stdin, self.log):
             try:
-                record = transfer.parse_json(transfer.read_file(self.record_path, records.MAX_RECORD_BYTES))
-                if _valid(record, self.sub):
-                    self.tail()
-                    return record
-                why = "the worker wrote an unusable record"
-            except transfer.TransferError:
-                why = f"the grading process ended with exit code {self.proc.returncode} without a result"
-        tail = self.tail()
-        record = _error_record(self.sub, self.sub.workbook, settings, why)
-        if tail:
-            record["flags"].append("grader log: " + tail.splitlines()[-1][:300])
-        return record
+                stream.close()
+            except (OSError, ValueError):
+                pass
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -209,7 +288,6 @@ class _Worker:
 
 def _prepare(scratch: str, out: str, paths, trust: bool, settings: Settings, check_kernel: bool):
     """The run's KernelEnvironment, after checking that kernels can start; CannotGrade otherwise."""
-    from checker.grading.kernel import check_kernel as start_one_kernel
     hide = [os.path.abspath(out)] + [os.path.abspath(os.fspath(p) if os.path.isdir(p) else os.path.dirname(p) or ".")
                                       for p in paths]
     try:
@@ -219,21 +297,31 @@ def _prepare(scratch: str, out: str, paths, trust: bool, settings: Settings, che
     except (KernelPackageError, OSError, RuntimeError) as error:
         raise CannotGrade(f"the grading kernel's copy of checker could not be prepared: {error}") from None
     if check_kernel:
-        why = start_one_kernel(env, scratch, memory_bytes=settings.memory_bytes, timeout=settings.startup_timeout)
-        if why is not None:
+        try:
+            _check_kernel(env, scratch, settings)
+        except CannotGrade:
             environment.release(env)
-            if re.search(r"No module named '?(ipykernel|jupyter_client|zmq)", why):
-                raise CannotGrade(f"stopped before the first notebook: {env.python} has no ipykernel, so no student's "
-                                  f"kernel can start (the grader starts every kernel with the Python it runs on).\n"
-                                  f"Install it into that Python:  {env.python} -m pip install ipykernel\n"
-                                  f"({why})")
-            kind = "sandboxed " if env.box is not None else ""
-            raise CannotGrade(f"stopped before the first notebook: {why}.\nEvery notebook would fail the same way. "
-                              f"Check that {env.python} has ipykernel (pip install ipykernel)"
-                              + (" and that bubblewrap can run it (try: --trust-notebooks to see whether the "
-                                 "sandbox is the cause)" if env.box is not None else "")
-                              + f"; the {kind}kernel was started as every notebook's will be.")
+            raise
     return env
+
+
+def _check_kernel(env: environment.KernelEnvironment, scratch: str, settings: Settings) -> None:
+    """Start one kernel as every notebook's will be; CannotGrade (saying what to do) when that fails."""
+    from checker.grading.kernel import check_kernel as start_one_kernel
+    why = start_one_kernel(env, scratch, memory_bytes=settings.memory_bytes, timeout=settings.startup_timeout)
+    if why is None:
+        return
+    if re.search(r"No module named '?(ipykernel|jupyter_client|zmq)", why):
+        raise CannotGrade(f"stopped before the first notebook: {env.python} has no ipykernel, so no student's "
+                          f"kernel can start (the grader starts every kernel with the Python it runs on).\n"
+                          f"Install it into that Python:  {env.python} -m pip install ipykernel\n"
+                          f"({why})")
+    kind = "sandboxed " if env.box is not None else ""
+    raise CannotGrade(f"stopped before the first notebook: {why}.\nEvery notebook would fail the same way. "
+                      f"Check that {env.python} has ipykernel (pip install ipykernel)"
+                      + (" and that bubblewrap can run it (try: --trust-notebooks to see whether the "
+                         "sandbox is the cause)" if env.box is not None else "")
+                      + f"; the {kind}kernel was started as every notebook's will be.")
 
 
 def grade(paths, out: str, *, jobs: int | None = None, workbook: str | None = None, settings: Settings | None = None,
@@ -274,12 +362,15 @@ def grade(paths, out: str, *, jobs: int | None = None, workbook: str | None = No
                "interrupted": False, "sandbox": None, "problems": problems}
     start = time.monotonic()
     scratch = tempfile.mkdtemp(prefix="checker-grade-")
-    env = None
+    env = run = None
     try:
-        env = _prepare(scratch, out, paths, trust, settings, check_kernel=bool(todo or suspects))
+        env = _prepare(scratch, out, paths, trust, settings, check_kernel=False)
         summary["sandbox"] = env.description
         run = _Run(out, settings, scratch, env, workbook, left_over, summary, len(todo) + len(suspects), jobs, log,
                    graded)
+        if todo or suspects:
+            run.hire(min(jobs, len(todo) + len(suspects)))   # they import, and start a kernel, during the check
+            _check_kernel(env, scratch, settings)
         for sub in direct:
             run.keep(_refused_record(sub, settings) if sub.refused is not None
                      else _conflict_record(sub, settings) if sub.conflict
@@ -287,6 +378,8 @@ def grade(paths, out: str, *, jobs: int | None = None, workbook: str | None = No
             records.clear_started(out, sub.path)
         run.loop(todo, suspects)
     finally:
+        if run is not None:
+            run.dismiss()
         environment.release(env)
         shutil.rmtree(scratch, ignore_errors=True)
         summary["seconds"] = round(time.monotonic() - start, 2)
@@ -320,7 +413,7 @@ def _sort(subs, graded: dict, left_over: dict, regrade: bool):
 
 @dataclass
 class _Run:
-    """The state of one grading run while its workers come and go."""
+    """The state of one grading run while its workers grade."""
     out: str
     settings: Settings
     scratch: str
@@ -332,7 +425,8 @@ class _Run:
     jobs: int
     log: object
     graded: dict               # (student, workbook) -> record
-    running: list = field(default_factory=list)
+    workers: list = field(default_factory=list)
+    woken: threading.Event = field(default_factory=threading.Event)   # a worker answered or ended
 
     def keep(self, record: dict) -> None:
         """Save a record (signed) in place of any earlier one of the same notebook or key."""
@@ -342,21 +436,51 @@ class _Run:
         self.graded[(record["student"], record["workbook"])] = record
         outputs.save_record(self.out, record)
 
-    def start(self, sub, alone: bool = False) -> None:
-        records.mark_started(self.out, sub.path, self.left_over.get(sub.path, 0) + 1)
-        worker = _Worker(sub, self.settings, self.scratch, hard_limit(self.settings, sub.workbook or self.workbook),
-                         self.env)
-        worker.alone = alone
-        self.running.append(worker)
+    def hire(self, n: int) -> None:
+        """Start workers until there are ``n`` (each imports and boots its first kernel on its own)."""
+        while len(self.workers) < n:
+            self.workers.append(_Worker(self.settings, self.scratch, self.env, self.woken))
 
-    def finish(self, worker, why: str | None) -> None:
-        """A worker ended (or was stopped, ``why``): keep its record, its student's feedback."""
-        worker.kill_kernels()
-        self.running.remove(worker)
-        record = worker.record(self.settings, why)
-        worker.remove()
+    def busy(self) -> list:
+        return [w for w in self.workers if w.job is not None]
+
+    def _give(self, worker: _Worker, sub, alone: bool, left: int) -> None:
+        records.mark_started(self.out, sub.path, self.left_over.get(sub.path, 0) + 1)
+        job = _Job(sub, worker.folder, hard_limit(self.settings, sub.workbook or self.workbook), alone)
+        # "more": the worker keeps a kernel booting for a next notebook while each will likely get one
+        worker.give(job, more=left >= len(self.workers))   # a worker that is gone is found by the loop
+
+    def dispatch(self, pending: collections.deque, suspects: collections.deque) -> None:
+        """Hand notebooks to idle workers (hiring up to ``jobs``); a suspect only to a run with nothing else in hand,
+        and nothing else while it is graded."""
+        if any(w.job.alone for w in self.busy()):
+            return
+        while pending:
+            idle = [w for w in self.workers if w.job is None and w.proc.poll() is None]
+            if not idle and len(self.workers) < self.jobs:
+                self.hire(len(self.workers) + 1)
+                idle = self.workers[-1:]
+            if not idle:
+                return
+            sub = pending.popleft()
+            self._give(idle[0], sub, False, len(pending) + len(suspects))
+        if suspects and not self.busy():
+            idle = [w for w in self.workers if w.proc.poll() is None] or []
+            if not idle:
+                self.hire(len(self.workers) + 1)
+                idle = self.workers[-1:]
+            self._give(idle[0], suspects.popleft(), True, len(suspects))
+
+    def finish(self, worker: _Worker, why: str | None, pending=None, suspects=None) -> None:
+        """A worker is done with its notebook (or was stopped, ``why``): keep its record, its student's feedback.
+        With ``pending``, the worker gets its next notebook before the record is saved."""
+        job, record = worker.job, worker.job.record(self.settings, why, worker.tail)
+        worker.job = None
+        if pending is not None:
+            self.dispatch(pending, suspects)
+        job.remove()
         self.keep(record)
-        records.clear_started(self.out, worker.sub.path)
+        records.clear_started(self.out, job.sub.path)
         self.summary["graded"] += 1
         self.summary["failed"] += not record.get("complete", True)
         results = outputs.results_json({k: v for k, v in self.graded.items() if k[0] == record["student"]},
@@ -364,32 +488,49 @@ class _Run:
         outputs.write_feedback(self.out, results)
         self.log(_progress(self.summary["graded"], self.total, record))
 
+    def retire(self, worker: _Worker) -> None:
+        """A worker that died or was stopped: gone, its kernels killed; dispatch hires another if needed."""
+        worker.stop()
+        worker.remove()
+        self.workers.remove(worker)
+
+    def dismiss(self) -> None:
+        """The end of the run: every worker ends (and kills its kernels), its folder removed."""
+        _stop_all(self.workers)
+        for worker in self.workers:
+            worker.remove()
+        self.workers = []
+
     def loop(self, todo: list, suspects: list) -> None:
-        """Run the workers, at most ``jobs`` at a time and a suspect always alone, until all are done."""
+        """Grade, at most ``jobs`` at a time and a suspect always alone, until all are done."""
         pending, suspects = collections.deque(todo), collections.deque(suspects)
         last_gradebook = 0.0
         # Ctrl-C sets a flag that the loop reads between steps, so it never lands half-way through
-        # starting a worker or saving a record.
+        # handing out a notebook or saving a record.
         stop = threading.Event()
         previous = {}
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
-                previous[signum] = signal.signal(signum, lambda signum, frame: stop.set())
+                previous[signum] = signal.signal(signum, lambda signum, frame: (stop.set(), self.woken.set()))
         try:
-            while (pending or suspects or self.running) and not stop.is_set():
-                while pending and len(self.running) < self.jobs and not any(w.alone for w in self.running):
-                    self.start(pending.popleft())
-                if not pending and suspects and not self.running:
-                    self.start(suspects.popleft(), alone=True)
-                time.sleep(0.05)
-                for worker in list(self.running):
-                    if worker.proc.poll() is None:
-                        if time.monotonic() < worker.deadline:
-                            continue
+            while (pending or suspects or self.busy()) and not stop.is_set():
+                self.dispatch(pending, suspects)
+                self.woken.wait(0.1)
+                self.woken.clear()
+                for worker in list(self.workers):
+                    if worker.job is None:
+                        if worker.proc.poll() is not None:
+                            self.retire(worker)
+                    elif worker.done():
+                        self.finish(worker, None, pending, suspects)
+                    elif worker.proc.poll() is not None:
+                        self.finish(worker, f"the grading process ended with exit code {worker.proc.returncode} "
+                                            "without a result")
+                        self.retire(worker)
+                    elif time.monotonic() >= worker.job.deadline:
                         worker.stop()
                         self.finish(worker, "it ran past the grader's overall limit for one submission")
-                    else:
-                        self.finish(worker, None)
+                        self.retire(worker)
                 if time.monotonic() - last_gradebook > GRADEBOOK_EVERY and self.summary["graded"]:
                     outputs.write_gradebook(self.out, self.graded, feedback_for=())
                     last_gradebook = time.monotonic()
@@ -399,12 +540,13 @@ class _Run:
             if stop.is_set():
                 self.summary["interrupted"] = True
                 self.log(f"interrupted: {self.summary['graded']} graded in this run and saved; "
-                         f"{len(pending) + len(suspects) + len(self.running)} left — run the same command again "
+                         f"{len(pending) + len(suspects) + len(self.busy())} left — run the same command again "
                          "to grade the rest")
-            _stop_all(self.running)
-            for worker in self.running:   # stopped by us, not the cause of a crash: no marker left
-                records.clear_started(self.out, worker.sub.path)
-                worker.remove()
+            in_hand = [w.job for w in self.busy()]
+            self.dismiss()
+            for job in in_hand:   # stopped by us, not the cause of a crash: no marker left
+                records.clear_started(self.out, job.sub.path)
+                job.remove()
             problems: list = []
             outputs.write_gradebook(self.out, outputs.load_records(self.out, problems), problems=problems)
             for problem in problems:
@@ -416,19 +558,29 @@ class _Run:
 
 
 def _stop_all(workers: list, grace: float = 3.0) -> None:
-    """SIGTERM to every worker (each then kills its kernel), SIGKILL after ``grace`` s, then their kernels."""
+    """End every worker: an idle one when its input ends, one in the middle of a notebook by SIGTERM (it then
+    kills its kernel); SIGKILL after ``grace`` s; then whatever kernels are left."""
     for worker in workers:
-        if worker.proc.poll() is None:
+        try:
+            worker.proc.stdin.close()
+        except (OSError, ValueError):
+            pass
+        if worker.job is not None and worker.proc.poll() is None:
             worker.proc.terminate()
     deadline = time.monotonic() + grace
     for worker in workers:
         try:
             worker.proc.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
+            worker.proc.terminate()
+    for worker in workers:
+        try:
+            worker.proc.wait(1.0)
+        except subprocess.TimeoutExpired:
             worker.proc.kill()
             worker.proc.wait()
         worker.kill_kernels()
-        worker.log.close()
+        worker.close()
 
 
 def _progress(n: int, total: int, record: dict) -> str:

@@ -301,12 +301,14 @@ def _missing(entry, defined: list, run: Run) -> Result:
 
 
 def grade_submission(path: str, student: str, workbook: str | None, settings: Settings,
-                     scratch: str | None = None, on_kernel=None, environment=None) -> dict:
+                     scratch: str | None = None, on_kernel=None, environment=None, spares=None) -> dict:
     """The record of one submission (see docs/grading.md for its fields).  Never raises for
     anything the notebook does.  on_kernel(pgid) is told about each kernel started.
 
     ``environment`` is the run's KernelEnvironment (environment.py); without one, a sandboxed one
     is prepared for this notebook alone (and SandboxUnavailable raised when there is no sandbox).
+    ``spares``: a kernel.Spares of that environment to take each kernel from (a worker's: launched
+    while the notebook before was graded); without it each kernel is launched when it is needed.
     """
     from checker.grading import environment as kernel_environment
     if environment is None:
@@ -362,7 +364,7 @@ def grade_submission(path: str, student: str, workbook: str | None, settings: Se
 
     root = tempfile.mkdtemp(prefix="grade-", dir=scratch)
     session = KernelSession(raw, path, root, environment, memory_bytes=settings.memory_bytes,
-                            startup_timeout=settings.startup_timeout)
+                            startup_timeout=settings.startup_timeout, spares=spares)
     if on_kernel is not None:
         start = session.start
 

@@ -33,8 +33,9 @@ class TransferError(Exception):
 
 # --- grader -> kernel ------------------------------------------------------------------------
 
-def write_inputs(folder: str, args: tuple) -> None:
-    """``call.json`` (how to rebuild each argument) and ``in.npz`` (the arrays) in ``folder``."""
+def write_inputs(folder: str, args: tuple, name: str | None = None) -> None:
+    """``call.json`` (the function's ``name`` and how to rebuild each argument) and ``in.npz`` (the arrays)
+    in ``folder``."""
     arrays, specs = {}, []
     for i, arg in enumerate(args):
         if isinstance(arg, np.ndarray):
@@ -43,10 +44,10 @@ def write_inputs(folder: str, args: tuple) -> None:
             specs.append({"kind": "array", "key": key})
         elif isinstance(arg, dict):
             keys = []
-            for j, (name, value) in enumerate(arg.items()):
+            for j, (entry, value) in enumerate(arg.items()):
                 key = f"a{i}_{j}"
                 arrays[key] = np.ascontiguousarray(np.asarray(value))
-                keys.append([str(name), key])
+                keys.append([str(entry), key])
             specs.append({"kind": "dict", "keys": keys})
         elif isinstance(arg, (bool, int, float, str)) or arg is None:
             specs.append({"kind": "value", "value": arg})
@@ -61,7 +62,7 @@ def write_inputs(folder: str, args: tuple) -> None:
             specs.append({"kind": "pickle", "key": key})
     np.savez(os.path.join(folder, "in.npz"), **arrays)
     with open(os.path.join(folder, "call.json"), "w", encoding="utf-8") as f:
-        json.dump({"args": specs}, f)
+        json.dump({"name": name, "args": specs}, f)
 
 
 # --- kernel -> grader ------------------------------------------------------------------------
@@ -270,17 +271,6 @@ def rebuild(spec, arrays: dict, depth: int = 0):
     if kind == "other":
         return stand_in(spec.get("type"))
     return stand_in("object")
-
-
-def same(before, after) -> bool:
-    """Whether an argument is unchanged after the call (a NaN written into it is a change)."""
-    if isinstance(before, np.ndarray):
-        return (isinstance(after, np.ndarray) and before.shape == after.shape
-                and after.dtype.kind in ARRAY_KINDS and bool(np.array_equal(before, after)))
-    if isinstance(before, dict):
-        return (isinstance(after, dict) and before.keys() == after.keys()
-                and all(same(before[k], after[k]) for k in before))
-    return True
 
 
 def clean_text(value, limit: int = 2000) -> str | None:

@@ -42,6 +42,19 @@ def one_hot(rng, k, m=None):
     return np.eye(k)[rng.integers(k, size=m)]
 
 
+def labels_not_predicted(rng, x, params):
+    """One-hot labels, each a class the network does not predict for its input (x: one example or a batch).
+
+    Where a network with large weights is right, it is right with p = 1 − 1e-13 or closer: every
+    gradient is then the rounding error of 1 − p, and a right float64 answer computed another way
+    differs from the reference in its leading digits.  A wrong prediction keeps the gradients O(1).
+    """
+    logits = network.forward(x, params)["z3"]
+    k = logits.shape[-1]
+    predicted = np.argmax(logits, axis=-1)
+    return np.eye(k)[(predicted + rng.integers(1, k, size=np.shape(predicted))) % k]
+
+
 def images(rng, *shape):
     """Inputs like pixel intensities in [0, 1]."""
     return rng.uniform(0.0, 1.0, size=shape)

@@ -105,20 +105,23 @@ def whole_backward(id, batch: bool, points=3.0):
     """backward(x, y, params) for one example, or backward(X, Y, params) for a batch."""
     x_name, y_name = ("X", "Y") if batch else ("x", "y")
 
-    def make(rng, sizes, label, p):
+    def make(rng, sizes, label, p, enlarge=None):
+        """enlarge(x, p): the params with large weights; their labels are classes they do not predict."""
         m = draw.BATCH[sizes] if batch else None
         x = draw.images(rng, m, sizes[0]) if batch else draw.images(rng, sizes[0])
-        y = draw.one_hot(rng, sizes[-1], m)
+        if enlarge is None:
+            y = draw.one_hot(rng, sizes[-1], m)
+        else:
+            p = enlarge(x, p)
+            y = draw.labels_not_predicted(rng, x, p)
         return Case(f"{label}: {x_name} {x.shape}, sizes {'-'.join(map(str, sizes))}", (x, y, p))
 
     def cases(rng):
         full = draw.params(rng, FULL)  # one draw of 658,698 numbers, shared: each case has its own x and y
         small = draw.params(rng, SMALL)
-        out = [make(rng, SMALL, "small sizes", small), make(rng, FULL, "full size", full),
-               make(rng, FULL, SATURATING, draw.saturate(full))]
-        huge = make(rng, SMALL, HUGE_LOGITS, small)   # where a softmax without its shift overflows
-        x, y, p = huge.args
-        return out + [Case(huge.label, (x, y, draw.logits_near_1000(x, p)))]
+        return [make(rng, SMALL, "small sizes", small), make(rng, FULL, "full size", full),
+                make(rng, FULL, SATURATING, full, lambda x, p: draw.saturate(p)),
+                make(rng, SMALL, HUGE_LOGITS, small, draw.logits_near_1000)]  # a softmax without its shift overflows
 
     return Exercise(id, f"backward({x_name}, {y_name}, params)", cases, network.backward, points=points,
                     arg_names=(x_name, y_name, "params"), mistakes=backward_mistakes,

@@ -200,6 +200,9 @@ def tree(tmp_path, monkeypatch):
     The series' choice questions are left out: these two notebooks hold none of them.
     """
     monkeypatch.setattr(build, "choice_questions", dict)
+    # the stored examples are this checkout's: building another solutions/ must never write them
+    monkeypatch.setattr(build, "write_examples", lambda: pytest.fail("a build of another solutions/ wrote "
+                                                                    "checker/examples"))
     solutions, notebooks = tmp_path / "solutions", tmp_path / "notebooks"
     solutions.mkdir()
     (tmp_path / "README.md").write_text(README)

@@ -23,6 +23,18 @@ def test_the_public_api_offers_no_reference_function_and_no_answer():
         assert not hasattr(value, "reference") and not hasattr(value, "answer"), name
 
 
+def test_a_stored_example_is_stale_when_its_values_change_not_when_their_rounding_does():
+    rng = np.random.default_rng(0)
+    grads = rng.normal(size=(6, 4)) * 1e-3
+    stored = {"grads": grads, "rel_error": np.array(3e-9), "labels": np.arange(4)}
+    # another CPU: central differences off by ~1e-8, a relative error that is itself rounding noise
+    elsewhere = {**stored, "grads": grads * (1 + 1e-8 * rng.normal(size=grads.shape)), "rel_error": np.array(8e-9)}
+    assert examples.differences(stored, elsewhere) == []
+    for name, changed in [("grads", grads * 1.001), ("rel_error", np.array(3e-3)), ("rel_error", np.array(2e-12)),
+                          ("labels", np.arange(1, 5))]:
+        assert examples.differences(stored, {**stored, name: changed}) == [f"{name}: values changed"]
+
+
 def _stored(tmp_path, monkeypatch, values, seed=None):
     monkeypatch.setattr(examples, "FOLDER", tmp_path)
     examples.write("wbXX", examples.encode(values, seed))

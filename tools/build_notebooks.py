@@ -1014,13 +1014,16 @@ def stale(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS, readme: Path
 
 
 def build(solutions: Path = SOLUTIONS, notebooks: Path = NOTEBOOKS, only=None,
-          readme: Path | None = README, pyproject: Path = PYPROJECT, layout: Path | None = None) -> None:
+          readme: Path | None = README, pyproject: Path = PYPROJECT, layout: Path | None = None,
+          examples: bool = False) -> None:
     """Write the student notebooks (all, or those of the solution paths ``only``), the slide
-    metadata of those solutions, the layout file (``layout``: None writes none) and the README badges.
+    metadata of those solutions, the layout file (``layout``: None writes none), the stored examples
+    (``examples``: this checkout's, so only when building its own solutions/) and the README badges.
 
     A full build also removes notebooks/ files that have no solution.
     """
-    write_examples()
+    if examples:
+        write_examples()
     notebooks.mkdir(exist_ok=True)
     every = sorted(solutions.glob("*.ipynb"))
     for path in only or every:
@@ -1078,8 +1081,10 @@ def main(argv=None) -> int:
     parser.add_argument("--pyproject", type=Path, default=PYPROJECT, help=argparse.SUPPRESS)
     parser.add_argument("--layout", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    # the layout describes this checkout's solutions/: written only from them (or where --layout says)
-    layout = args.layout or (LAYOUT if args.solutions.resolve() == SOLUTIONS.resolve() else None)
+    # the layout and the stored examples belong to this checkout's solutions/: written only when building
+    # them (the layout also where --layout says)
+    own = args.solutions.resolve() == SOLUTIONS.resolve()
+    layout = args.layout or (LAYOUT if own else None)
     if args.check:
         problems = stale(args.solutions, args.notebooks, args.readme, args.pyproject, layout)
         for problem in problems:
@@ -1096,10 +1101,11 @@ def main(argv=None) -> int:
         if path.parent != args.solutions.resolve() or path.suffix != ".ipynb" or not path.exists():
             parser.error(f"{path} is not a notebook in {args.solutions}")
     if args.execute:
-        write_examples()   # the solutions read them
+        if own:
+            write_examples()   # the solutions read them
         for path in only or sorted(args.solutions.glob("*.ipynb")):
             execute(path)
-    build(args.solutions, args.notebooks, only, args.readme, args.pyproject, layout)
+    build(args.solutions, args.notebooks, only, args.readme, args.pyproject, layout, examples=own)
     return 0
 
 

@@ -26,9 +26,9 @@ included, is today's.
 
 Every time is the minimum over repeated runs, the variants interleaved run by run, so a noisy
 machine slows them alike; before anything is timed every exercise is evaluated once, as in a
-session whose cells have run (among other things this lets the C library's allocator keep the
-megabytes it was given: fresh ones cost a page fault every 4 KiB, and can dominate a
-full-size call).  Which table an exercise is in depends on its pair measured beforehand
+session whose cells have run.  The first evaluate also makes glibc keep the megabytes the process
+frees (checker.runner.keep_freed_memory: fresh ones cost a page fault every 4 KiB, more than half of
+a full-size evaluate of wb04.grad_W before); that is process-wide, so the BASELINE has it too.  Which table an exercise is in depends on its pair measured beforehand
 (the best of 20): near 1 ms it can change from one machine, or one run, to the next.
 Run: python benchmarks/bench_checker.py [EXERCISE_ID ...]   (ids: only those, without gradcheck)
 """

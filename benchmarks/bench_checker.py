@@ -28,18 +28,17 @@ Every time is the minimum over repeated runs, the variants interleaved run by ru
 machine slows them alike; before anything is timed every exercise is evaluated once, as in a
 session whose cells have run.  The first evaluate also makes glibc keep the megabytes the process
 frees (checker.runner.keep_freed_memory: fresh ones cost a page fault every 4 KiB, more than half of
-a full-size evaluate of wb04.grad_W before); that is process-wide, so the BASELINE has it too.  Which table an exercise is in depends on its pair measured beforehand
+a full-size evaluate of wb04.grad_W before); that is process-wide, so the BASELINE has it too.
+Which table an exercise is in depends on its pair measured beforehand
 (the best of 20): near 1 ms it can change from one machine, or one run, to the next.
 Run: python benchmarks/bench_checker.py [EXERCISE_ID ...]   (ids: only those, without gradcheck)
 """
-import datetime
-import os
-import platform
 import statistics
 import sys
 import threading
 import time
 
+import machine  # benchmarks/machine.py, beside this script
 import numpy as np
 
 from checker import gradcheck, network, runner
@@ -137,20 +136,6 @@ def measure(exercise_id, entry, repeat):
                        repeat)
 
 
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as info:
-            model = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    load = " / load average %.2f %.2f %.2f" % os.getloadavg() if hasattr(os, "getloadavg") else ""
-    return (f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {usable} usable cores "
-            f"({os.cpu_count()} in the machine), {model}{load}; Python {platform.python_version()}, "
-            f"numpy {np.__version__}")
-
-
 def exercise_tables(only=()):
     entries = {i: e for i, e in registry().items() if isinstance(e, Exercise) and (not only or i in only)}
     for exercise_id, entry in entries.items():  # warm-up, as in a session that has run its cells
@@ -209,7 +194,7 @@ def gradcheck_table():
 
 
 if __name__ == "__main__":
-    print(machine())
+    print(f"{machine.describe()}, numpy {np.__version__}")
     exercise_tables(sys.argv[1:])
     if not sys.argv[1:]:
         gradcheck_table()

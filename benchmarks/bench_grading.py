@@ -44,10 +44,8 @@ Run: python benchmarks/bench_grading.py [--students 20] [--jobs 1 2] [--repeat 3
 """
 import argparse
 import copy
-import datetime
 import json
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -62,6 +60,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 import grade_fixtures as fx  # noqa: E402
+import machine  # noqa: E402  (benchmarks/machine.py, beside this script)
 
 from checker.exercises import Exercise, registry  # noqa: E402
 from checker.grading import environment, kernel_package, outputs, sandbox  # noqa: E402
@@ -239,19 +238,6 @@ def kernel_start_seconds(tmp: str, trust: bool, times: int = 5) -> float:
     return statistics.median(seconds)
 
 
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as info:
-            model = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    load = " / load average %.2f %.2f %.2f" % os.getloadavg() if hasattr(os, "getloadavg") else ""
-    return (f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {usable} usable cores "
-            f"({os.cpu_count()} in the machine), {model}{load}; Python {platform.python_version()}")
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=20, help="notebooks in the class; default 20")
@@ -277,7 +263,7 @@ def main(argv=None) -> int:
         klass = make_class(folder, args.students)
         notebooks = sorted(str(p) for p in folder.rglob("*.ipynb"))
         kinds = {k: sum(kind == k for _, kind in klass) for k in ("right", "mistakes", "untouched")}
-        print(machine())
+        print(machine.describe())
         print(f"class: {len(notebooks)} notebooks of workbook {WORKBOOK:02d} ({kinds['right']} right, "
               f"{kinds['mistakes']} with two planted mistakes, {kinds['untouched']} untouched); "
               f"{args.repeat} rounds, the order of the modes rotated each round")

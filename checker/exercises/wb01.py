@@ -29,7 +29,10 @@ def _softmax_mistakes(z):
 def _cross_entropy_cases(rng):
     def example(k, label, logit_scale=3.0):
         return Case(label, (network.softmax(draw.preactivations(rng, k, scale=logit_scale)), draw.one_hot(rng, k)))
-    underflow = network.softmax(np.array([0.0, 900.0, -900.0, 5.0, 800.0, -5.0, 0.0, 1.0, -800.0, 2.0]))
+    # The true class (1) shares the probability with class 4 (0.73 : 0.27); the other eight are exactly 0.
+    # Not a true class with probability exactly 1: the loss would be exactly 0, and a right answer that
+    # is off by a rounding error (an ε of 1e-12 inside the log) would fail with no tolerance left.
+    underflow = network.softmax(np.array([0.0, 900.0, -900.0, 5.0, 899.0, -5.0, 0.0, 1.0, -800.0, 2.0]))
     return [example(5, "a small example, 5 classes"), example(K, "full size, 10 classes"),
             example(K, "full size, second draw"),
             Case("probabilities that underflowed to exactly 0 in wrong classes", (underflow, np.eye(K)[1]))]

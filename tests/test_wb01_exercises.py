@@ -75,6 +75,8 @@ WRONG = [
     ("wb01.softmax", lambda z: np.exp(z - z.max()) / np.exp(z - z.max()).sum(), "wrong_axis", "wrong axis"),
     ("wb01.grad_z3", one_path_shortcut, "wrong_values", "wrong values"),
     ("wb01.grad_b3", lambda dz3: 2 * dz3, "scale", "times 2"),
+    ("wb01.cross_entropy", lambda h3, y: -np.mean(y * np.log(np.where(y > 0, h3, 1.0))), "mean_over_classes",
+     "number of classes"),
 ]
 
 

@@ -38,6 +38,12 @@ def _cross_entropy_cases(rng):
             Case("probabilities that underflowed to exactly 0 in wrong classes", (underflow, np.eye(K)[1]))]
 
 
+def _cross_entropy_mistakes(h3, y):
+    return [("mean_over_classes", network.cross_entropy(h3, y) / len(h3),
+             "is the right loss divided by the number of classes: look at the definition again. Is the loss of "
+             "one example an average over the classes?")]
+
+
 def _grad_z3_cases(rng):
     def example(k, label):
         return Case(label, (network.softmax(draw.preactivations(rng, k, scale=3.0)), draw.one_hot(rng, k)))
@@ -55,7 +61,7 @@ EXERCISES = [
              hints=("e^1000 is inf in float64, and inf/inf is nan: look again at the question on changes that "
                     "leave softmax unchanged, and at which axis holds one example's logits.",)),
     Exercise("wb01.cross_entropy", "cross_entropy(h3, y)", _cross_entropy_cases, network.cross_entropy,
-             arg_names=("h3", "y"),
+             arg_names=("h3", "y"), mistakes=_cross_entropy_mistakes,
              hints=("Look at the section's example where a wrong class's probability is exactly 0: "
                     "which term of your sum becomes nan there, and does the loss need it?",)),
     Exercise("wb01.grad_z3", "grad_z3(h3, y)", _grad_z3_cases, network.softmax_cross_entropy_backward,

@@ -75,6 +75,9 @@ def _mul_reference(x, y, dout):
 
 def _mul_mistakes(x, y, dout):
     return [("missing_upstream", {"dx": y, "dy": x}, GATE_UPSTREAM),
+            ("local_slope_missing", {"dx": np.array(dout, dtype=float), "dy": np.array(dout, dtype=float)},
+             "hands the upstream gradient on to both inputs as it arrived, without the local slope of the product. "
+             "With y held fixed, how steep is f = x·y in x?"),
             ("not_switched", {"dx": x * dout, "dy": y * dout},
              "multiplies each input's gradient by that input's own value. Hold y fixed: f = x·y is a "
              "straight line in x; what sets its slope?"),
@@ -130,6 +133,9 @@ def _neuron_mistakes(w, x, dout):
             ("missing_upstream", _neuron_with(w, x, 1.0, network.sigmoid_grad),
              "ignores dout, the gradient arriving from above: if dout doubled, what should happen to dw "
              "and dx?"),
+            ("bias_left_out_of_z", _neuron_reference(np.append(w[:-1], 0.0), x, dout),
+             "takes the sigmoid's slope at a z without the bias w_n: in the graph of section 5 the bias joins the "
+             "sum before the sigmoid node."),
             ("bias_gradient_missing", {"dw": np.append(right["dw"][:-1], 0.0), "dx": right["dx"]},
              "gives the bias w_n a gradient of 0, yet changing w_n changes z. Find the bias in the graph of "
              "section 5 and follow the gradient back to it."),

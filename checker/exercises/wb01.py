@@ -29,10 +29,19 @@ def _softmax_mistakes(z):
 def _cross_entropy_cases(rng):
     def example(k, label, logit_scale=3.0):
         return Case(label, (network.softmax(draw.preactivations(rng, k, scale=logit_scale)), draw.one_hot(rng, k)))
-    underflow = network.softmax(np.array([0.0, 900.0, -900.0, 5.0, 800.0, -5.0, 0.0, 1.0, -800.0, 2.0]))
+    # The true class (1) shares the probability with class 4 (0.73 : 0.27); the other eight are exactly 0.
+    # Not a true class with probability exactly 1: the loss would be exactly 0, and a right answer that
+    # is off by a rounding error (an ε of 1e-12 inside the log) would fail with no tolerance left.
+    underflow = network.softmax(np.array([0.0, 900.0, -900.0, 5.0, 899.0, -5.0, 0.0, 1.0, -800.0, 2.0]))
     return [example(5, "a small example, 5 classes"), example(K, "full size, 10 classes"),
             example(K, "full size, second draw"),
             Case("probabilities that underflowed to exactly 0 in wrong classes", (underflow, np.eye(K)[1]))]
+
+
+def _cross_entropy_mistakes(h3, y):
+    return [("mean_over_classes", network.cross_entropy(h3, y) / len(h3),
+             "is the right loss divided by the number of classes: look at the definition again. Is the loss of "
+             "one example an average over the classes?")]
 
 
 def _grad_z3_cases(rng):
@@ -52,7 +61,7 @@ EXERCISES = [
              hints=("e^1000 is inf in float64, and inf/inf is nan: look again at the question on changes that "
                     "leave softmax unchanged, and at which axis holds one example's logits.",)),
     Exercise("wb01.cross_entropy", "cross_entropy(h3, y)", _cross_entropy_cases, network.cross_entropy,
-             arg_names=("h3", "y"),
+             arg_names=("h3", "y"), mistakes=_cross_entropy_mistakes,
              hints=("Look at the section's example where a wrong class's probability is exactly 0: "
                     "which term of your sum becomes nan there, and does the loss need it?",)),
     Exercise("wb01.grad_z3", "grad_z3(h3, y)", _grad_z3_cases, network.softmax_cross_entropy_backward,

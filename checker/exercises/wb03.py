@@ -158,9 +158,14 @@ def _binary_cases(rng):
     def case(m, label, scale=3.0):
         return Case(f"{label}: z ({m},), y ({m},)",
                     (rng.normal(0.0, scale, size=m), rng.integers(0, 2, size=m).astype(float)))
-    wrong = np.array([-30.0, -12.0, 15.0, 40.0, -1000.0, 1000.0])
+    # With one moderate example (z = 0.5) among them, as in every saturated case: the squared error's
+    # gradients of the others are all below 1e-5, and without an entry of the size a gradient has, each
+    # one would be judged relative to itself, where a right float32 σ(15)(1 − σ(15)) is off by 17 %
+    # (σ(15) rounds to within 6e-8 of 1).
+    wrong = np.array([-30.0, -12.0, 15.0, 40.0, -1000.0, 1000.0, 0.5])
     return [case(5, "five examples"), case(16, "a batch of 16"), case(256, "a batch of 256"),
-            Case("confidently wrong examples, z up to ±1000", (wrong, np.array([1.0, 1.0, 0.0, 0.0, 1.0, 0.0])))]
+            Case("confidently wrong examples, z up to ±1000, and a moderate one",
+                 (wrong, np.array([1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0])))]
 
 
 def _mse_mistakes(z, y):

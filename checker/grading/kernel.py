@@ -25,7 +25,7 @@ Folders of one kernel:
         <tag>.status.json …   its answers to the grader's requests
     <parent>/kernel-XXXX/     the grader's own (never visible inside):
         inbox/                written by the grader only, read-only inside: the connection file, the
-            go                FIFO on which the grader hands out calls, and
+            go                FIFO on which the grader hands out calls (mode 0400: unwritable inside), and
             c<k>/             each call's name and inputs (call.json, in.npz)
         kernelspec/           the kernelspec whose argv is the bwrap command
         stderr.log            the kernel's stderr

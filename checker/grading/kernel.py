@@ -25,7 +25,7 @@ Folders of one kernel:
         <tag>.status.json …   its answers to the grader's requests
     <parent>/kernel-XXXX/     the grader's own (never visible inside):
         inbox/                written by the grader only, read-only inside: the connection file, the
-            go                FIFO on which the grader hands out calls, and
+            go                FIFO on which the grader hands out calls (mode 0400: unwritable inside), and
             c<k>/             each call's name and inputs (call.json, in.npz)
         kernelspec/           the kernelspec whose argv is the bwrap command
         stderr.log            the kernel's stderr
@@ -67,6 +67,8 @@ IO_BYTES_PER_SECOND = 20e6  # plus this much per byte sent (the answer is about 
 INTERRUPT_GRACE = 3.0     # seconds a kernel has to come back after an interrupt
 FILE_SIZE_LIMIT = 1 * 2**30
 MAX_MESSAGE_BYTES = 16 * 2**20   # a ZMQ message from the kernel (replies are small; data goes through files)
+RECEIVE_QUEUE = 4                # messages ZMQ holds for the grader before it stops reading the kernel
+SHELL_BATCH = 64                 # shell messages read between two looks at the clock
 KERNEL_NAME = "checker-grader"
 KERNEL_OPTIONS = ["--HistoryManager.hist_file=:memory:"]   # no SQLite history written per cell
 SOCKET_PATH_MAX = 100            # a Unix socket's path must fit in 108 bytes
@@ -148,13 +150,18 @@ def kernel_env(work: str, site: str, *, sandboxed: bool, python: str = sys.execu
     return env
 
 
-def _fifo(path: str) -> int | None:
+def _fifo(path: str, mode: int = 0o600) -> int | None:
     """A FIFO at ``path``, opened by the grader for reading and writing (so it never blocks, never sees
-    an end of file, and its reads and writes never fail for want of a peer); None where there are none."""
+    an end of file, and its reads and writes never fail for want of a peer), then given ``mode``;
+    None where there are none."""
     if not hasattr(os, "mkfifo"):
         return None
     os.mkfifo(path, 0o600)
-    return os.open(path, os.O_RDWR | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    # A read-only bind does not stop a write to a FIFO (it is not a file of that file system); only its
+    # mode does, for a kernel without capabilities, which cannot chmod it there either.
+    os.chmod(path, mode)
+    return fd
 
 
 def _drain(fd: int, limit: int = 1 << 16) -> bytes:
@@ -218,7 +225,7 @@ class Kernel:
         env = kernel_env(self.workdir, self.env.site, sandboxed=self.sandboxed, python=self.env.python)
         # opened before the kernel can touch the folder: what the kernel later puts at these paths is not these
         self.outbox = transfer.Outbox(self.writable)
-        self.go = _fifo(os.path.join(self.inbox, "go"))
+        self.go = _fifo(os.path.join(self.inbox, "go"), 0o400)
         self.done = _fifo(os.path.join(self.writable, "done")) if self.go is not None else None
 
         ipc = os.path.join(self.writable, "z")
@@ -233,6 +240,8 @@ class Kernel:
         self.context = zmq.Context()
         # Larger messages are dropped by ZMQ before the grader reads them (a 500 MiB traceback, …).
         self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        # ... and few are queued: a kernel that sends large replies without end holds little of the grader's memory
+        self.context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
         self.km = KernelManager(kernel_name=KERNEL_NAME, context=self.context,
                                 **({"transport": "ipc", "ip": ipc} if use_ipc else {}),
                                 kernel_spec_manager=KernelSpecManager(kernel_dirs=[self._kernelspec(argv)]))
@@ -500,16 +509,25 @@ class Kernel:
         self.serving = self.kc.execute(_request_code(request), silent=True, store_history=False, allow_stdin=False,
                                        stop_on_error=False)
 
+    def _hand_out(self, line: bytes) -> bool:
+        """Write ``line`` to ``go``, after taking back whatever is left there (the grader writes a line only when
+        the kernel has read the one before; anything else came from elsewhere); False if it does not fit."""
+        for _ in range(3):
+            _drain(self.go)
+            try:
+                os.write(self.go, line)
+                return True
+            except OSError:   # filled up again meanwhile (only where the kernel can write to it: trusted)
+                continue
+        return False
+
     def _stop_serving(self) -> str:
         """End the serve request, if one is under way, before anything else is run: 'ok', or 'died' /
         'hung' (killed) when the kernel is gone."""
         if self.serving is None:
             return "ok"
         serving, self.serving = self.serving, None
-        try:
-            os.write(self.go, b"stop\n")
-        except OSError:
-            pass
+        self._hand_out(b"stop\n")
         reply = self._await_reply(serving, time.monotonic() + self.interrupt_grace)
         if reply is None:
             status = self._interrupt(serving, time.monotonic()).status
@@ -524,14 +542,19 @@ class Kernel:
         line = tag.encode()
         heard = [b""]
 
-        def named() -> bool:   # the kernel wrote the line ``tag`` to ``done`` (anything else is ignored)
+        def named() -> bool:   # the kernel wrote the line ``tag`` to ``done`` (anything else is ignored)...
             lines = (heard[0] + _drain(self.done)).split(b"\n")
             heard[0] = lines.pop()[-256:]
-            return line in lines
+            if line in lines:
+                heard.append(line)
+            # ... and its answer is there: a line written before (a thread that names every call) only wakes the grader
+            return len(heard) > 1 and self.outbox is not None and self.outbox.has(f"{tag}.status.json")
 
         if self.serving is None:
             self._serve()
-        os.write(self.go, line + b"\n")
+        _drain(self.done)      # only what is written once this call is handed out can be its answer
+        if not self._hand_out(line + b"\n"):
+            return Executed("error", "GradingError", "the kernel kept its call channel full", 0.0)
         poller = zmq.Poller()
         shell = self.kc.shell_channel.socket
         poller.register(shell, zmq.POLLIN)
@@ -547,7 +570,8 @@ class Kernel:
                     # it ended before it read this call (a stray interrupt): serve again, hand it out again
                     retried = True
                     self._serve()
-                    os.write(self.go, line + b"\n")
+                    if not self._hand_out(line + b"\n"):
+                        break
                     continue
                 content = ended.get("content", {})
                 if content.get("status") == "ok" or named():
@@ -572,9 +596,10 @@ class Kernel:
         self.kill()
         return Executed("hung", seconds=time.monotonic() - start)
 
-    def _serve_ended(self):
-        """Read the shell replies that are there: the serve request's reply (it has ended) or None."""
-        while True:
+    def _serve_ended(self, most: int = SHELL_BATCH):
+        """Read the shell replies that are there (at most ``most``: a kernel that sends replies without end
+        must not keep the grader from its clock): the serve request's reply (it has ended) or None."""
+        for _ in range(most):
             try:
                 msg = self.kc.get_shell_msg(timeout=0)
             except queue.Empty:
@@ -584,6 +609,7 @@ class Kernel:
             if self.serving is not None and msg.get("parent_header", {}).get("msg_id") == self.serving:
                 self.serving = None
                 return msg
+        return None
 
     def _outcome(self, name: str, tag: str, run: Executed, timeout: float, n_args: int) -> Outcome:
         if run.status in ("timeout", "hung"):

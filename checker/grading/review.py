@@ -35,7 +35,8 @@ import re
 from checker.exercises import layout
 from checker.grading import cells
 
-REFERENCE_MODULES = ("checker.network", "checker.exercises", "checker.evaluate", "checker.grading")
+REFERENCE_MODULES = ("checker.network", "checker.exercises", "checker.evaluate", "checker.grading",
+                     "_checker_grader")   # the grader's helper in the kernel (kernel_package.HELPER_MODULE)
 REFERENCE_ATTRIBUTES = {"network", "grading"}          # checker.<these>; checker.exercises.<x> too
 KEY_CALLS = {"registry", "lookup", "as_written", "example_makers"}
 KEY_ATTRIBUTES = {"reference", "answer"}

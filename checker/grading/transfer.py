@@ -171,6 +171,17 @@ class Outbox:
     def arrays(self, name: str) -> dict:
         return load_arrays(*self._at(name))
 
+    def has(self, name: str) -> bool:
+        """Whether there is something called ``name`` (a link counts; it is refused when read)."""
+        try:
+            if self.fd is not None:
+                os.stat(name, dir_fd=self.fd, follow_symlinks=False)
+            else:
+                os.lstat(os.path.join(self.path, name))
+            return True
+        except OSError:
+            return False
+
     def discard(self, names) -> None:
         for name in names:
             try:

@@ -137,10 +137,14 @@ def _grade_case(entry: Exercise, fn, case, base, timeout, call, warnings: dict) 
         return result
     if outcome.mutated:
         names = ", ".join(entry.arg_names[i] for i in outcome.mutated)
-        return _fail(entry, "mutated_input",
-                     f"{entry.name} returned the right values but changed the array it was given ({names}), "
-                     "with an in-place operation such as *=, += or a slice assignment. The caller still "
-                     "needs its inputs: compute into a new array instead.",
+        if set(outcome.mutated) == set(outcome.rounded):
+            how = (f"left the array it was given ({names}) off by a rounding error: it was changed in place and "
+                   "put back by arithmetic, which does not give a float back exactly. The caller still needs "
+                   "its inputs as they were: work on a copy, or put back the value you saved.")
+        else:
+            how = (f"changed the array it was given ({names}), with an in-place operation such as *=, += or a "
+                   "slice assignment. The caller still needs its inputs: compute into a new array instead.")
+        return _fail(entry, "mutated_input", f"{entry.name} returned the right values but {how}",
                      {**details, "mutated": [entry.arg_names[i] for i in outcome.mutated]})
     for key, text in _warnings(entry, outcome, case).items():
         warnings.setdefault(key, text)   # told once, with the first inputs that showed it

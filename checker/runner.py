@@ -68,6 +68,8 @@ class Outcome:
         ("overflow at line 3: return 1 / (1 + np.exp(-z))").
     aliased: positions of the arguments that the returned value is, or shares memory with
         (for a dict value: any of its entries).
+    rounded: those of ``mutated`` that came back off by a rounding error only (changed in place,
+        then put back by arithmetic).
     """
     status: str
     value: Any = None
@@ -76,6 +78,7 @@ class Outcome:
     mutated: tuple = field(default_factory=tuple)
     warnings: tuple = field(default_factory=tuple)
     aliased: tuple = field(default_factory=tuple)
+    rounded: tuple = field(default_factory=tuple)
 
 
 def _is_student_frame(filename: str) -> bool:
@@ -104,6 +107,21 @@ def _copy(value):
     if isinstance(value, dict):
         return {k: _copy(v) for k, v in value.items()}
     return value
+
+
+def _off_by_rounding(before, after) -> bool:
+    """``after`` is ``before`` up to a few units in the last place of its largest entry: what
+    ``x[i] += h; x[i] -= h`` leaves behind."""
+    if isinstance(before, dict):
+        return (isinstance(after, dict) and before.keys() == after.keys()
+                and all(_same(before[k], after[k]) or _off_by_rounding(before[k], after[k]) for k in before))
+    if not (isinstance(before, np.ndarray) and isinstance(after, np.ndarray) and before.shape == after.shape
+            and before.dtype.kind == "f" and after.dtype.kind == "f"):
+        return False
+    with np.errstate(all="ignore"):
+        largest = float(np.max(np.abs(before), initial=0.0))
+        return bool(np.isfinite(after).all() and np.isfinite(largest)
+                    and np.all(np.abs(after - before) <= 1e-12 * largest))
 
 
 def _same(before, after) -> bool:
@@ -282,7 +300,8 @@ class Worker:
         clock[0] = None
         mutated = tuple(i for i, (a, g) in enumerate(zip(args, given, strict=True)) if not _same(a, g))
         return Outcome("returned", value=value, seconds=time.perf_counter() - start, mutated=mutated,
-                       warnings=tuple(log.seen), aliased=aliased(value, given))
+                       warnings=tuple(log.seen), aliased=aliased(value, given),
+                       rounded=tuple(i for i in mutated if _off_by_rounding(args[i], given[i])))
 
     def _stop(self) -> None:
         _interrupt(self._thread)

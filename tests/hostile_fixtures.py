@@ -435,8 +435,8 @@ def jam(seconds):
 JAMMING = []
 
 def jammed(fn, seconds=90):
-    """``fn``, which fills ``go`` and starts the jam at the first call: while calls are served, the kernel's own thread sends
-    nothing on the shell channel (two threads sending at once would crash the kernel's ZMQ)."""
+    """``fn``, which fills ``go`` and starts the jam at the first call: while calls are served, the kernel's
+    own thread sends nothing on the shell channel (two threads sending at once would crash the kernel's ZMQ)."""
     def wrapper(*args):
         if not JAMMING:
             if jam_go():   # at once, while the grader surely holds the FIFO open: a thread may come too late

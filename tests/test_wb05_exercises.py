@@ -231,3 +231,39 @@ def test_the_choice_lists_are_the_tables_options():
         block = text.split(f"<!-- choices: {qid} -->")[1].split("<!-- end choices -->")[0]
         listed = re.findall(r"^\* \((\w)\) (.+)$", block, re.MULTILINE)
         assert listed == list(lookup(qid).options.items()), qid
+
+
+def numerical_gradient_restoring_by_arithmetic(f, x, eps):
+    """Central differences that step the caller's x in place and step back: x comes back off by rounding."""
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        x[i] += eps
+        up = f(x)
+        x[i] -= 2 * eps
+        down = f(x)
+        x[i] += eps
+        grad[i] = (up - down) / (2 * eps)
+    return grad
+
+
+def numerical_gradient_restoring_exactly(f, x, eps):
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        saved = x[i]
+        x[i] = saved + eps
+        up = f(x)
+        x[i] = saved - eps
+        down = f(x)
+        x[i] = saved
+        grad[i] = (up - down) / (2 * eps)
+    return grad
+
+
+def test_an_input_put_back_by_arithmetic_is_told_apart_from_one_changed_on_purpose():
+    rounded = evaluate("wb05.numerical_gradient", numerical_gradient_restoring_by_arithmetic, seed=0)
+    assert rounded.diagnosis == "mutated_input" and "off by a rounding error" in rounded.message
+    assert "put back the value you saved" in rounded.message
+    assert evaluate("wb05.numerical_gradient", numerical_gradient_restoring_exactly, seed=0).passed
+    scaled = evaluate("wb05.numerical_gradient", lambda f, x, eps: (x.__imul__(2), wb05.central_differences(
+        f, x / 2, eps))[1], seed=0)
+    assert scaled.diagnosis == "mutated_input" and "rounding" not in scaled.message

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 from checker.exercises import Exercise, registry, written
-from checker.grading import Settings, collect, environment, grade, grade_submission, outputs, records, sandbox, transfer
+from checker.grading import Settings, collect, environment, grade, grade_submission, outputs, records, transfer
 from checker.grading.cli import _size
 from checker.grading.cli import main as cli_main
 from checker.grading.nbval import is_check_cell
@@ -37,18 +37,8 @@ SETTINGS = Settings(cell_timeout=2, call_timeout=5, notebook_timeout=60, memory_
 WELL_BEHAVED_SECONDS = 40  # a normal notebook grades in 3-9 s; generous for a loaded CI machine
 
 
-def _sandbox_available() -> bool:
-    try:
-        sandbox.find()
-        return True
-    except sandbox.SandboxUnavailable:
-        if os.environ.get("CHECKER_REQUIRE_SANDBOX") == "1":
-            raise
-        return False
-
-
 # Where bubblewrap cannot run (CI installs it), everything but the sandbox is still tested here.
-TRUST = not _sandbox_available()
+TRUST = not fx.sandbox_available()
 TRUST_FLAG = ["--trust-notebooks"] if TRUST else []
 
 TABLE = registry()

@@ -29,7 +29,7 @@ import term_fixtures as tf
 
 import checker
 from checker.exercises import layout, registry, written
-from checker.grading import sandbox, shards
+from checker.grading import shards
 from checker.grading.export import workbook_max
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,17 +38,7 @@ SEED = "11"
 LIMITS = ["--cell-timeout", "3", "--call-timeout", "5", "--notebook-timeout", "60", "--memory", "2G", "--seed", SEED]
 
 
-def _sandbox_available() -> bool:
-    try:
-        sandbox.find()
-        return True
-    except sandbox.SandboxUnavailable:
-        if os.environ.get("CHECKER_REQUIRE_SANDBOX") == "1":
-            raise
-        return False
-
-
-TRUST_FLAG = [] if _sandbox_available() else ["--trust-notebooks"]
+TRUST_FLAG = [] if fx.sandbox_available() else ["--trust-notebooks"]
 
 
 def _checker(*args, env=None, cwd=None, timeout=600):

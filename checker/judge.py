@@ -178,6 +178,8 @@ def judge_array(value, expected, *, axes=(), mistakes=None, batch_size=None) -> 
     if got.shape != expected.shape:
         return _shape_verdict(got, expected, axes, batch_size)
 
+    if _all_close(got, expected):   # first: the usual case, and a nan or inf in got is never close
+        return RIGHT
     if not np.isfinite(got).all():
         bad = ~np.isfinite(got) & np.isfinite(expected)
         if bad.any():
@@ -186,8 +188,6 @@ def judge_array(value, expected, *, axes=(), mistakes=None, batch_size=None) -> 
                            "is a finite number.", {"index": index, "got": float(got[index]),
                                                    "expected": float(expected[index])})
 
-    if _all_close(got, expected):
-        return RIGHT
     close = _close(got, expected)
 
     for code, wrong, *text in (mistakes() if mistakes else ()):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import ctypes
+import dataclasses
 import linecache
 import os
 import queue
@@ -107,6 +108,55 @@ def _copy(value):
     if isinstance(value, dict):
         return {k: _copy(v) for k, v in value.items()}
     return value
+
+
+def _lock(value) -> list:
+    """Make the writable arrays of ``value`` (an array, or a dict of them) read-only; the list of them."""
+    if isinstance(value, np.ndarray):
+        # and the array that owns the memory (a view's base), or a view of it could be made writable again
+        arrays = [value] + ([value.base] if isinstance(value.base, np.ndarray) else [])
+        locked = [a for a in arrays if a.flags.writeable]
+        for a in locked:
+            a.flags.writeable = False
+        return locked
+    if isinstance(value, dict):
+        return [a for v in value.values() for a in _lock(v)]
+    return []
+
+
+def _read_only(value):
+    """A read-only view of an array (a dict: of each entry); anything else as it is."""
+    if isinstance(value, np.ndarray):
+        view = value.view()
+        view.flags.writeable = False
+        return view
+    if isinstance(value, dict):
+        return {k: _read_only(v) for k, v in value.items()}
+    return value
+
+
+def _own_dicts(value):
+    """``value`` with every dict in it a new one (the arrays shared): what a function may change freely."""
+    return {k: _own_dicts(v) for k, v in value.items()} if isinstance(value, dict) else value
+
+
+def _changed(original, handed, now):
+    """Whether a function that got ``handed`` (read-only views of ``original``'s arrays) left the caller's
+    ``original`` changed, seen in ``now``, what the function holds after the call: True, False, or None when
+    it cannot be told (a view was made writable again)."""
+    if isinstance(original, np.ndarray):
+        return None if handed.flags.writeable else False
+    if isinstance(original, dict):
+        if not isinstance(now, dict) or now.keys() != original.keys():
+            return True
+        for k in original:
+            if now[k] is handed[k] or (isinstance(handed[k], dict) and isinstance(now[k], dict)):
+                verdict = _changed(original[k], handed[k], now[k])
+            else:   # an entry replaced: by the same values, or not
+                verdict = not _same(original[k], now[k])
+            if verdict is not False:
+                return verdict
+    return False
 
 
 def _off_by_rounding(before, after) -> bool:
@@ -280,13 +330,35 @@ class Worker:
         return box["value"]
 
     def call(self, fn, args: tuple, timeout: float) -> Outcome:
-        """``fn(*copies of args)``, on the worker's thread inside ``run``; never raises for what fn does."""
+        """``fn(*args)``, on the worker's thread inside ``run``, the caller's arrays out of its reach; never
+        raises for what fn does.
+
+        fn gets read-only views of the arrays (dicts of its own): nothing is copied.  A function that
+        writes into one (a ValueError about a read-only array), or makes one writable, is called once
+        more, on copies, whose comparison with the originals says what it changed."""
         if threading.current_thread() is not self._thread:
             raise _Stop  # a task left behind, its call stuck until now: it makes no more calls
-        clock = self._clock
-        given = tuple(_copy(a) for a in args)
-        log = FloatingPointLog()
         self.calls += 1
+        locked = [_lock(a) for a in args]   # so that no view handed out can be made writable again
+        try:
+            handed = tuple(_read_only(a) for a in args)
+            outcome = self._attempt(fn, args, tuple(_own_dicts(h) for h in handed), timeout, handed)
+            if outcome is None:
+                outcome = self._attempt(fn, args, tuple(_copy(a) for a in args), timeout)
+        finally:
+            reopened = {i for i, arrays in enumerate(locked) if any(a.flags.writeable for a in arrays)}
+            for a in reversed([a for arrays in locked for a in arrays]):   # an owner before its views
+                with contextlib.suppress(ValueError):
+                    a.flags.writeable = True
+        if reopened and outcome.status == "returned":   # it reached the caller's own array to make it writable
+            outcome = dataclasses.replace(outcome, mutated=tuple(sorted(reopened.union(outcome.mutated))))
+        return outcome
+
+    def _attempt(self, fn, args: tuple, given: tuple, timeout: float, handed: tuple | None = None):
+        """One call of ``fn(*given)``: its Outcome, or None when ``given`` were the read-only ``handed`` and
+        fn wrote, or could have written, into them."""
+        clock = self._clock
+        log = FloatingPointLog()
         start = time.perf_counter()
         clock[0] = (start, float("inf") if timeout is None else timeout)
         try:
@@ -296,10 +368,19 @@ class Worker:
             return Outcome("timeout", seconds=time.perf_counter() - start)
         except BaseException as exc:  # noqa: BLE001 -- SystemExit and KeyboardInterrupt from student code too
             clock[0] = None
+            if handed is not None and isinstance(exc, ValueError) and "read-only" in str(exc):
+                return None
             return Outcome("raised", error=describe_exception(exc), seconds=time.perf_counter() - start)
         clock[0] = None
-        mutated = tuple(i for i, (a, g) in enumerate(zip(args, given, strict=True)) if not _same(a, g))
-        return Outcome("returned", value=value, seconds=time.perf_counter() - start, mutated=mutated,
+        seconds = time.perf_counter() - start
+        if handed is None:
+            changed = [not _same(a, g) for a, g in zip(args, given, strict=True)]
+        else:
+            changed = [_changed(a, h, g) for a, h, g in zip(args, handed, given, strict=True)]
+            if None in changed:
+                return None
+        mutated = tuple(i for i, c in enumerate(changed) if c)
+        return Outcome("returned", value=value, seconds=seconds, mutated=mutated,
                        warnings=tuple(log.seen), aliased=aliased(value, given),
                        rounded=tuple(i for i in mutated if _off_by_rounding(args[i], given[i])))
 

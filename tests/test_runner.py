@@ -1,4 +1,5 @@
-"""How a student's function is called: on copies, with a time limit, its numpy warnings recorded.
+"""How a student's function is called: on read-only views (copies when it writes), with a time limit, its
+numpy warnings recorded.
 
 evaluate() runs all of an exercise's cases on one worker thread (checker.runner.Worker), the
 same thread from one evaluation to the next; runner.call() makes a single call the same way.
@@ -55,6 +56,25 @@ def test_any_change_to_an_input_is_reported_and_the_callers_array_keeps_its_valu
     assert np.array_equal(given, kept)
 
 
+def _make_writable_then_write(a):
+    a.flags.writeable = True
+    a[0] = 7.0
+
+
+def _reach_the_callers_array_then_write(a):
+    a.base.flags.writeable = True
+    a.base[0] = 7.0
+
+
+def test_an_input_made_writable_again_is_no_way_around_the_check():
+    given = np.linspace(0.5, 1.5, 7)
+    kept = given.copy()
+    assert runner.call(_make_writable_then_write, (given,), 5).status == "raised"   # numpy refuses
+    outcome = runner.call(_reach_the_callers_array_then_write, (given,), 5)
+    assert outcome.status == "returned" and outcome.mutated == (0,)
+    assert np.array_equal(given[1:], kept[1:]) and given.flags.writeable   # the caller's array is writable again
+
+
 def test_a_nan_written_into_an_input_is_mutated_input():
     def grad_z2(z2, dh2):
         out = network.sigmoid_backward(z2, dh2)
@@ -69,6 +89,35 @@ def test_a_key_added_to_an_input_dict_is_reported():
         params["extra"] = np.zeros(1)
         return 0.0
     assert runner.call(fn, ({"W1": np.ones(3)},), 5).mutated == (0,)
+
+
+def test_a_function_that_only_reads_gets_the_callers_arrays_uncopied_and_a_dict_of_its_own():
+    params = {"W1": np.ones((3, 2)), "b1": np.zeros(2)}
+    seen = []
+
+    def fn(p):
+        seen.append(p)
+        p["b1"] = p["b1"] + 0.0   # an entry replaced by the same values: the caller's dict is its own
+        return p["W1"].sum()
+    outcome = runner.call(fn, (params,), 5)
+    assert outcome.status == "returned" and outcome.value == 6.0 and outcome.mutated == ()
+    assert np.shares_memory(seen[0]["W1"], params["W1"]) and not seen[0]["W1"].flags.writeable
+    assert seen[0] is not params and params["b1"] is not seen[0]["b1"]
+
+
+def test_a_function_that_writes_into_its_input_and_puts_it_back_is_called_again_on_copies():
+    calls, printed = [], []
+
+    def fn(a):
+        calls.append(a.flags.writeable)
+        old = a[0]
+        a[0] = old + 1.0
+        printed.append(a.sum())
+        a[0] = old
+        return a.sum()
+    outcome = runner.call(fn, (np.ones(3),), 5)
+    assert calls == [False, True]            # read-only first, then on a copy
+    assert outcome.status == "returned" and outcome.value == 3.0 and outcome.mutated == ()
 
 
 def test_the_answer_is_judged_on_the_inputs_as_they_were_given():

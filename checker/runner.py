@@ -1,6 +1,8 @@
 """Call a student's function without letting it hurt the caller.
 
-Each call runs in a worker thread with a time limit, on copies of the inputs.  A whole
+Each call runs in a worker thread with a time limit, on read-only views of the inputs (a function
+that writes into them runs once more, on copies, so a right one that puts its inputs back still
+passes and the comparison says what a wrong one changed; what it prints is then printed twice).  A whole
 evaluation runs on one such thread (``Worker``) while the thread that asked for it keeps the
 time, and the thread waits for the next evaluation instead of ending.  numpy's
 floating-point warnings (overflow, invalid value, division by zero) are not printed: a handler
@@ -433,7 +435,8 @@ def worker():
 
 
 def call(fn, args: tuple, timeout: float) -> Outcome:
-    """Call ``fn(*copies of args)`` in a worker thread; never raises for what fn does."""
+    """Call ``fn(*args)`` in a worker thread, the arrays of args out of its reach (``Worker.call``); never
+    raises for what fn does."""
     with worker() as w:
         try:
             return w.run(lambda: w.call(fn, args, timeout))

@@ -497,11 +497,11 @@ FORMULA_NAMES = ['=HYPERLINK("evil.example","click")', "@SUM(1+1)", "-2+3", "\tT
 HONEST = {"ivy": HONEST_POINTS, "harriet": PARTIAL_POINTS}
 
 
-def generate(folder: Path, config: Config, *, paths: dict, outside: list) -> dict:
+def generate(folder: Path, config: Config, *, paths: dict, outside: list, jammer: bool = True) -> dict:
     """Write the class into ``folder``; returns {student: description}.
 
     ``paths``: name -> path, what read_machine checks it can see; ``outside``: folders that
-    write_outside tries to write into.
+    write_outside tries to write into; ``jammer``: whether the class has the student of RIGHT_BUT_HOSTILE.
     """
     folder.mkdir(parents=True, exist_ok=True)
     Path(config.evidence).mkdir(parents=True, exist_ok=True)
@@ -521,7 +521,8 @@ def generate(folder: Path, config: Config, *, paths: dict, outside: list) -> dic
               "sleepers": SLEEPERS, "print_bomb": PRINT_BOMB, "network": NETWORK}
     for name, body in bodies.items():
         put(name, attack(config, body))
-    put("jammer", attack(config, JAMMER + HONEST_FUNCTIONS + JAMMED))
+    if jammer:
+        put("jammer", attack(config, JAMMER + HONEST_FUNCTIONS + JAMMED))
     put("read_machine", attack(config, READ_MACHINE, paths=paths))
     put("write_outside", attack(config, WRITE_OUTSIDE, folders=outside))
     solution = Path(config.guard) / "solutions" / NOTEBOOK
@@ -534,7 +535,8 @@ def generate(folder: Path, config: Config, *, paths: dict, outside: list) -> dic
     for name in FORMULA_NAMES:
         put(name, notebook("shape_x = (1024,)", written=True))
     students.update({name: ATTACKS[name] for name in ATTACKS})
-    students.update(RIGHT_BUT_HOSTILE)
+    if jammer:
+        students.update(RIGHT_BUT_HOSTILE)
     students.update({name: "a name a spreadsheet would run as a formula" for name in FORMULA_NAMES})
     return students
 

@@ -477,26 +477,29 @@ def test_a_kernel_serves_its_calls_in_one_request_and_every_way_a_call_ends_is_a
         environment.release(env)
 
 
-def test_a_kernel_that_jams_the_calls_channels_gets_its_answers_judged_in_time(tmp_path, monkeypatch):
+@pytest.mark.parametrize("trust", [True] if TRUST else [False, True], ids=lambda t: "trusted" if t else "sandboxed")
+def test_a_kernel_that_jams_the_calls_channels_gets_its_answers_judged_in_time(tmp_path, monkeypatch, trust):
     """hostile_fixtures.JAMMER: a full `go`, calls named on `done` that it never answered, and a flood of
     replies on the shell channel never crash the grader nor hold it past a call's limit."""
     import hostile_fixtures as hx
 
     from checker.grading import kernel
-    env = environment.prepare(str(tmp_path / "env"), trust=TRUST)
+    env = environment.prepare(str(tmp_path / "env"), trust=trust)
     a = np.arange(6.0).reshape(2, 3)
     try:
         session, _ = _served_session(kernel, env, str(tmp_path), monkeypatch)
         jammer = "import os, time\nevidence = lambda *a: None\n" + hx.JAMMER + "\n@jammed\ndef slow(a):\n" \
                  "    time.sleep(1.0)\n    return a * 2\n"
         assert session.execute(jammer, 10).status == "ok"
-        assert session.execute("assert not jam_go()", 10).status == ("error" if TRUST else "ok")
+        assert session.execute("assert not jam_go()", 10).status == ("error" if trust else "ok")
         for _ in range(4):
             start = time.monotonic()
             outcome = session.call("slow", (a,), 3.0)        # a raise, never an exception in the grader
             assert time.monotonic() - start < 3.0 + kernel.IO_ALLOWANCE + session.interrupt_grace + 1.0
-            assert outcome.status in ("returned", "raised")
-            if not TRUST:   # only the shell flood reaches a sandboxed grader: the answer is judged as it is
+            # a raise, never an exception in the grader; without the sandbox the kernel can keep its own call
+            # channel full, and then its call times out, in time
+            assert outcome.status in ("returned", "raised") + (("timeout",) if trust else ())
+            if not trust:   # only the shell flood reaches a sandboxed grader: the answer is judged as it is
                 assert outcome.status == "returned" and outcome.value.tolist() == (2 * a).tolist()
         session.close()
     finally:

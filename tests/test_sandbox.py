@@ -152,7 +152,10 @@ def grade_class(base: Path, *, trust: bool) -> dict:
              "grader_checker": str(checkout / "checker" / "exercises"), "class": str(klass / "ivy"),
              "out": str(out), "key": str(out / records.KEY_FILE), "evidence": str(evidence), "home": str(home)}
     outside = [str(out), str(base), str(klass / "ivy"), str(checkout / "checker"), str(evidence)]
-    students = hx.generate(klass, config, paths=looks, outside=outside)
+    # The jammer only in the sandbox: without it, it can write into the FIFO and crash its own kernel's ZMQ,
+    # and what that does to the timing of a class of attacks that kill kernels and graders made the
+    # comparison below depend on the machine's speed.  tests/test_grade.py jams a kernel without the sandbox.
+    students = hx.generate(klass, config, paths=looks, outside=outside, jammer=not trust)
     before = {"copy": package_files(checkout), "base": tree(base, skip={out, scratch})}
     env = dict(os.environ, PYTHONPATH=str(checkout), TMPDIR=str(scratch))
     env.pop("CHECKER_REQUIRE_SANDBOX", None)
@@ -375,9 +378,9 @@ def _got_through(run) -> dict:
         "print_bomb: the worker holds the 500 MiB": any(
             json.loads(p.read_text())["record"].get("worker_peak_mib", 0) >= 400
             for p in (out / "records").glob("print_bomb__*")),
-        "jammer: writes into the FIFO only the grader writes": "jammed_go" in evidence,
-        "jammer: its row is incomplete (the grader crashed or ran out of time on it)":
-            not (book(run, "jammer") or {}).get("complete", False),
+        **({"jammer: writes into the FIFO only the grader writes": "jammed_go" in evidence,
+            "jammer: its row is incomplete (the grader crashed or ran out of time on it)":
+                not (book(run, "jammer") or {}).get("complete", False)} if "jammer" in run["students"] else {}),
         "linker/linkdir: a symbolic link to solutions/ is graded": score(run, "linker") + score(run, "linkdir") > 0,
         "impostor: a notebook credited to a classmate": score(run, "impostor") > 0 or len(students.get("ivy", {})) > 1,
         "deep_json: a RecursionError stops the grader": "deep_json" not in students,
@@ -407,7 +410,6 @@ SANDBOX_STOPS = {
     "network: data sent over TCP",
     "read_machine: the checkout, solutions, class, out/, home",
     "write_outside: files written outside out/",
-    "jammer: writes into the FIFO only the grader writes",
 }
 
 
@@ -416,7 +418,7 @@ def test_what_the_sandbox_is_what_stops(sandboxed, trusted):
     table = ["attack".ljust(66) + "sandboxed      --trust-notebooks"]
     for attack in with_sandbox:
         table.append(attack.ljust(66) + ("GOT THROUGH" if with_sandbox[attack] else "stopped").ljust(15)
-                     + ("got through" if without[attack] else "stopped"))
+                     + {True: "got through", False: "stopped", None: "(sandboxed class only)"}[without.get(attack)])
     print("\n" + "\n".join(table))
     assert not any(with_sandbox.values()), "\n".join(table)
     assert {a for a, through in without.items() if through} == SANDBOX_STOPS, "\n".join(table)

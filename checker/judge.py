@@ -80,12 +80,33 @@ def _close(got, expected, scale=None):
     return np.abs(got - expected) <= ATOL_FRACTION * scale + RTOL * np.abs(expected)
 
 
+_TINY = float(np.finfo(np.float64).tiny)
+
+
+def _within_rounding(got, expected) -> bool:
+    """A sufficient test of closeness in one pass and no per-entry work: the sum of the squared errors
+    is at most ATOL_FRACTION² times the mean square of expected.  As the mean square is at most the
+    largest entry squared, every single error is then within the absolute part of the tolerance.  A
+    right answer's errors are rounding, many orders of magnitude below that.  False means "not known":
+    float32 rounding, a wrong entry, a nan, or squares that under- or overflow (then the bound says
+    nothing) all go to the per-entry test."""
+    bound = 0.99 * ATOL_FRACTION ** 2 * float(np.vdot(expected, expected)) / max(expected.size, 1)
+    if not _TINY <= bound < float("inf"):
+        return False
+    error = np.subtract(got, expected)
+    return float(np.vdot(error, error)) <= bound
+
+
 def _all_close(got, expected) -> bool:
-    """``_close(got, expected).all()`` block by block: at full size a whole-array temporary is
-    megabytes, and fresh megabytes cost a page fault every 4 KiB.  A block whose largest error is
-    within the absolute part of the tolerance is close without the per-entry test (a right answer's
-    blocks all are: its errors are rounding)."""
+    """``_close(got, expected).all()``, first by ``_within_rounding``, then block by block: at full
+    size a whole-array temporary of booleans and tolerances is megabytes, and fresh megabytes cost a
+    page fault every 4 KiB.  A block whose largest error is within the absolute part of the tolerance
+    is close without the per-entry test."""
+    if _within_rounding(got, expected):
+        return True
     scale = _scale(expected)
+    if not scale < float("inf"):   # nothing is close to an inf (a candidate such as c · expected with c = inf)
+        return False
     got, expected = got.reshape(-1), expected.reshape(-1)
     for i in range(0, max(expected.size, 1), BLOCK):
         g, e = got[i:i + BLOCK], expected[i:i + BLOCK]
@@ -177,7 +198,11 @@ def judge_array(value, expected, *, axes=(), mistakes=None, batch_size=None) -> 
                        {"got_type": type(value).__name__})
     if got.shape != expected.shape:
         return _shape_verdict(got, expected, axes, batch_size)
+    with np.errstate(all="ignore"):  # the judge's own sums of a wild answer (1e300s) are not the student's warnings
+        return _judge_values(got, expected, mistakes, batch_size)
 
+
+def _judge_values(got, expected, mistakes, batch_size) -> Verdict:
     if _all_close(got, expected):   # first: the usual case, and a nan or inf in got is never close
         return RIGHT
     if not np.isfinite(got).all():
@@ -201,7 +226,7 @@ def judge_array(value, expected, *, axes=(), mistakes=None, batch_size=None) -> 
     denom = float(np.sum(expected * expected))
     if denom > 0 and nonzero.sum() > 1:
         c = float(np.sum(got * expected) / denom)
-        if c != 0 and not np.isclose(c, 1.0) and allclose(got, c * expected):
+        if c != 0 and np.isfinite(c) and not np.isclose(c, 1.0) and allclose(got, c * expected):
             return Verdict("scale", _factor_text(c, batch_size), {"factor": c})
     if got.ndim == 2 and got.shape[0] == got.shape[1] and allclose(got.T, expected):
         return Verdict("transposed", "is the transpose of the right answer. Think about which factor indexes the rows.")

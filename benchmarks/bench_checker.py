@@ -17,7 +17,10 @@ comparison of the inputs (the mutation check), the judge, the feedback.
    where the floor alone is above 10x, the goal cannot be met by evaluate() and the line says so.
 2. Exercises whose pair takes microseconds: the fixed cost of one evaluate() (its time minus
    the floor), with the current runner (one worker thread for the whole evaluation) and with
-   the BASELINE below (goal: at most half the baseline's).
+   the BASELINE below (goal: at most half the baseline's).  Beside it the judge's share, which
+   both runners pay alike: the floor with every answer judged, minus the floor.  At full size
+   (wb02.grad_W1: two answers of 524,288 numbers) judging is most of the fixed cost, and the
+   ratio "w/o judge" says what the runners themselves cost against each other.
 
 BASELINE: the thread-per-call runner that checker.runner had before issue 14 (a new thread for
 every call of the student's function), passed to evaluate() as call=; everything else, the judge
@@ -42,7 +45,7 @@ import machine  # benchmarks/machine.py, beside this script
 import numpy as np
 
 from checker import gradcheck, network, runner
-from checker.evaluate import evaluate
+from checker.evaluate import _judge_value, evaluate
 from checker.exercises import Exercise, registry
 
 PAIR_MS = 1.0   # the line between the two tables
@@ -124,13 +127,16 @@ def measure(exercise_id, entry, repeat):
     student = entry.reference  # a passing function
     case = largest_case(entry)
 
-    def floor():
+    def floor(judged=False):
         for each in entry.cases(np.random.default_rng(0)):  # evaluate(seed=0) draws these cases
-            student(*each.args)
-            entry.reference(*each.args)
+            answer = student(*each.args)
+            expected = entry.reference(*each.args)
+            if judged:   # and compared, as evaluate's judge does: the part of the fixed cost both runners share
+                assert _judge_value(entry, answer, expected, each, {"seed": 0}) is None
 
     return interleaved({"pair": lambda: (entry.reference(*case.args), student(*case.args)),
                         "floor": floor,
+                        "judged floor": lambda: floor(judged=True),
                         "evaluate": lambda: evaluate(exercise_id, student, seed=0),
                         "baseline": lambda: evaluate(exercise_id, student, seed=0, call=thread_per_call)},
                        repeat)
@@ -163,17 +169,22 @@ def exercise_tables(only=()):
     print(f"worst evaluate / pair: {worst:.1f}x")
 
     print(f"\n2. One pair < {PAIR_MS:g} ms: the fixed cost of one evaluate (its time minus the floor), "
-          f"this runner against the thread-per-call BASELINE, goal <= {FIXED_GOAL:g}")
+          f"this runner against the thread-per-call BASELINE, goal <= {FIXED_GOAL:g}.\n"
+          "   'judge': of that fixed cost, judging every case's answer (the floor with the judge added, minus "
+          "the floor): both runners share it; 'w/o judge': the ratio of the rest")
     print(f"{'exercise':<28} {'pair':>7} {'floor':>7} {'evaluate':>9} {'baseline':>9} {'fixed':>7} {'baseline':>9} "
-          f"{'ratio':>6}")
+          f"{'ratio':>6} {'judge':>7} {'w/o judge':>9}")
     ratios = []
     for exercise_id, entry, pair in fast:
         t = measure(exercise_id, entry, repeat=100)
         pair = min(pair, t["pair"])
         fixed, fixed_before = t["evaluate"] - t["floor"], t["baseline"] - t["floor"]
         ratios.append(fixed / fixed_before)
+        judge = t["judged floor"] - t["floor"]
+        without = (fixed - judge) / (fixed_before - judge)
         print(f"{exercise_id:<28} {pair * 1e6:>5.0f}us {t['floor'] * 1e6:>5.0f}us {t['evaluate'] * 1e6:>7.0f}us "
-              f"{t['baseline'] * 1e6:>7.0f}us {fixed * 1e6:>5.0f}us {fixed_before * 1e6:>7.0f}us {ratios[-1]:>6.2f}")
+              f"{t['baseline'] * 1e6:>7.0f}us {fixed * 1e6:>5.0f}us {fixed_before * 1e6:>7.0f}us {ratios[-1]:>6.2f} "
+              f"{judge * 1e6:>5.0f}us {without:>9.2f}")
     print(f"fixed cost / baseline's: median {statistics.median(ratios):.2f}, worst {max(ratios):.2f}")
 
 

@@ -24,6 +24,7 @@ import grade_fixtures as fx
 import numpy as np
 import pytest
 
+from checker import judge as checker_judge
 from checker.exercises import Exercise, registry, written
 from checker.grading import Settings, collect, environment, grade, grade_submission, outputs, records, transfer
 from checker.grading.cli import _size
@@ -368,6 +369,18 @@ def test_only_plain_data_comes_back_from_a_kernel(tmp_path, monkeypatch):
     assert transfer.rebuild({"kind": "tuple", "items": [{"kind": "int", "value": 3}]}, arrays) == (3,)
     assert transfer.rebuild({"kind": "list", "len": 4}, arrays) == [None] * 4
     assert type(transfer.rebuild({"kind": "bogus"}, arrays)).__name__ == "object"
+    # a value is built only up to a budget: 4 MiB of JSON can describe 10**11 items, or name one array 10**5 times
+    bomb = {"kind": "list", "items": [{"kind": "list", "len": 10**6}] * 100}
+    big = {"v": np.zeros(2**20)}                                          # 8 MiB
+    for spec, arrays_of in ((bomb, arrays), ({"kind": "list", "items": [{"kind": "array", "key": "v"}] * 100}, big),
+                            ({"kind": "objarray", "shape": [1000, 1000]}, arrays)):
+        start = time.monotonic()
+        with pytest.raises(transfer.TransferError, match="too large for the grader"):
+            transfer.rebuild({"kind": "tuple", "items": [spec, spec]}, arrays_of)
+        assert time.monotonic() - start < 2
+    assert len(transfer.rebuild({"kind": "list", "items": [{"kind": "array", "key": "v"}] * 10}, big)) == 10
+    probed = transfer.rebuild_or_describe(bomb, arrays)                   # an answer variable: judged as what it is
+    assert checker_judge.describe_value(probed) == "a value too large for the grader"
     # a pickled object array is refused, not unpickled
     np.save(tmp_path / "x.npy", np.array([object()], dtype=object), allow_pickle=True)
     with zipfile.ZipFile(tmp_path / "out.npz", "w") as archive:
@@ -380,6 +393,10 @@ def test_only_plain_data_comes_back_from_a_kernel(tmp_path, monkeypatch):
         archive.writestr("v.npy", b"\0" * (2**20 + 1))
     with pytest.raises(transfer.TransferError, match="MiB"):
         transfer.load_arrays(str(tmp_path / "big.npz"))
+    # ... and arrays count as the float64 the judge makes of them: 1 MiB of int8 is 8 MiB there
+    np.savez(tmp_path / "int8.npz", v=np.zeros(2**20 // 2, dtype=np.int8))
+    with pytest.raises(transfer.TransferError, match="counted as float64"):
+        transfer.load_arrays(str(tmp_path / "int8.npz"))
 
 
 SERVED = """

@@ -459,13 +459,13 @@ class Kernel:
                                            "name": transfer.clean_text(entry.get("name"), 100) or name}
                 else:
                     functions_out[name] = {"found": True, "callable": False,
-                                           "value": transfer.rebuild(entry.get("value"), arrays)}
+                                           "value": transfer.rebuild_or_describe(entry.get("value"), arrays)}
             values_out = {}
             for name in values:
                 spec = (status.get("values") or {}).get(name)
                 if isinstance(spec, dict) and spec.get("kind") == "missing":
                     continue
-                values_out[name] = transfer.rebuild(spec, arrays)
+                values_out[name] = transfer.rebuild_or_describe(spec, arrays)
             defined = [d for d in status.get("defined", []) if isinstance(d, str)][:500] \
                 if isinstance(status.get("defined"), list) else []
             return {"functions": functions_out, "values": values_out, "defined": defined}
@@ -651,6 +651,9 @@ class Kernel:
             value = transfer.rebuild(status.get("value"), self.outbox.arrays(f"{tag}.out.npz"))
         except transfer.TransferError as error:
             return Outcome("raised", seconds=seconds, error=ErrorInfo("ReturnValueRejected", str(error)))
+        except MemoryError:   # within the limits above, and still more than this worker could hold
+            return Outcome("raised", seconds=seconds, error=ErrorInfo(
+                "ReturnValueRejected", "the value returned is too large for the grader to read"))
 
         def positions(key):   # positions of the arguments, as plain ints in range
             found = status.get(key) if isinstance(status.get(key), list) else []

@@ -635,6 +635,35 @@ def test_a_notebook_that_cannot_be_parsed_is_a_reason_never_an_exception(tmp_pat
     assert "symbolic link" in submission.read_notebook(str(tmp_path / "link.ipynb"))[1]
 
 
+def test_written_answers_are_one_row_per_answer_and_a_bounded_record(tmp_path):
+    """A written-answer cell copied 200 times gave 200 rows in written.csv for one answer (199 warnings on every
+    run, and the instructor's points on one row only); 390 answers of 20,000 astral characters (30 MiB of
+    notebook) made a record of 90 MiB, too large to read back (grader_error on every run)."""
+    import hostile_fixtures as hx
+
+    from checker.grading import submission
+    nb = hx.notebook("shape_x = (1024,)", written=True)
+    cell = nb["cells"][-1]
+    nb["cells"] = nb["cells"][:1] + [dict(cell, source=submission.PLACEHOLDER), dict(cell, source="first part"),
+                                     dict(cell, source="second part")]
+    nb["cells"] += [dict(cell, source="\U0001F600" * 20_000) for _ in range(390)]
+    nb["cells"] += [dict(cell, source="x", metadata={"tags": ["written-answer"], "checker": {"answer_id": f"a{i}"}})
+                    for i in range(1000)]
+    answers = submission.written_answers(nb)
+    assert answers[0]["answered"] and answers[0]["text"].startswith("first part\n\nsecond part")
+    assert len(answers) == submission.MAX_WRITTEN and len({a["id"] for a in answers}) == len(answers)
+    record = {"student": "ann", "workbook": "wb01", "notebook": "x.ipynb", "items": [], "score": 0.0,
+              "max_score": 0.0, "written": answers}
+    out = str(tmp_path / "out")
+    path = records.save(out, record)
+    assert os.path.getsize(path) < records.MAX_RECORD_BYTES / 8 and ("ann", "wb01") in records.load(out)
+    problems = []
+    outputs.write_gradebook(out, problems=problems)
+    assert problems == []
+    rows = [r for r in csv.reader(open(os.path.join(out, "written.csv"))) if r[2] == "wb01.q_row_convention"]
+    assert len(rows) == 1 and rows[0][3] == "answered"
+
+
 def test_csv_cells_a_spreadsheet_would_run_are_neutralised_and_read_back():
     for text in ('=HYPERLINK("x","y")', "+1", "-2", "@SUM(A1)", "\tx", "\rx"):
         assert outputs.csv_cell(text) == "'" + text and outputs.csv_value(outputs.csv_cell(text)) == text

@@ -494,6 +494,25 @@ def test_a_kernel_serves_its_calls_in_one_request_and_every_way_a_call_ends_is_a
         environment.release(env)
 
 
+def test_an_interrupt_that_lands_before_a_cell_runs_costs_the_cell_not_the_kernel(tmp_path):
+    """A cell begun as the notebook's time runs out has a limit of milliseconds.  ipykernel drops a request that an
+    interrupt lands on before its code runs ("KeyboardInterrupt caught in kernel"), and no reply ever came: the
+    kernel was killed and the cell blamed ("could not be interrupted"; run again without it, and at the same
+    deadline again: a notebook of many quick cells lost every point)."""
+    from checker.grading import kernel
+    env = environment.prepare(str(tmp_path / "env"), trust=TRUST)
+    try:
+        session = kernel.KernelSession(b'{"cells": []}', "x.ipynb", str(tmp_path), env, memory_bytes=2 * 2**30,
+                                       interrupt_grace=1.0)
+        session.start()
+        statuses = [session.execute(f"x = {i}", limit).status for i in range(6) for limit in (0.0002, 0.001)]
+        assert "hung" not in statuses and "died" not in statuses and session.alive(), statuses
+        assert session.execute("assert x == 5", 5).status == "ok"
+        session.close()
+    finally:
+        environment.release(env)
+
+
 @pytest.mark.parametrize("trust", [True] if TRUST else [False, True], ids=lambda t: "trusted" if t else "sandboxed")
 def test_a_kernel_that_jams_the_calls_channels_gets_its_answers_judged_in_time(tmp_path, monkeypatch, trust):
     """hostile_fixtures.JAMMER: a full `go`, calls named on `done` that it never answered, and a flood of

@@ -391,12 +391,26 @@ class Kernel:
             pass
         reply = self._await_reply(msg_id, time.monotonic() + self.interrupt_grace)
         seconds = time.monotonic() - start
+        if reply is None and self._idle():
+            # An interrupt that lands after the request arrived and before its code runs makes ipykernel drop the
+            # request ("KeyboardInterrupt caught in kernel"): no reply ever comes, yet nothing is running.  It
+            # happens to a cell begun as the notebook's time runs out; killing the kernel blamed that cell.
+            return Executed("timeout", seconds=seconds)
         if reply is None:
             self.kill()
             return Executed("hung", seconds=seconds)
         if reply == "died":
             return Executed("died", seconds=seconds)
         return Executed("timeout", seconds=seconds)
+
+    def _idle(self, within: float = 1.0) -> bool:
+        """Whether the kernel answers a kernel_info request at once: its shell is running nothing (a cell still
+        running, even one that catches every interrupt, holds the shell and lets no request be answered)."""
+        try:
+            msg_id = self.kc.kernel_info()
+        except Exception:  # noqa: BLE001 -- a dying kernel's client can raise anything
+            return False
+        return isinstance(self._await_reply(msg_id, time.monotonic() + within), dict)
 
     def execute(self, code: str, timeout: float, *, silent: bool = False) -> Executed:
         """Run code; interrupt it after ``timeout`` s, kill the kernel if that does not stop it."""

@@ -683,6 +683,42 @@ def test_written_answers_are_one_row_per_answer_and_a_bounded_record(tmp_path):
     assert len(rows) == 1 and rows[0][3] == "answered"
 
 
+def test_names_and_texts_of_a_notebook_are_written_and_printed_as_plain_text(tmp_path):
+    """A lone surrogate (a folder name's undecodable byte, "\\ud800" in a notebook's JSON) could not be written as
+    UTF-8: the main process raised and the class stopped.  Terminal escapes (clear the screen, set the title) and
+    newlines in a name or a cell's first line went to the instructor's terminal as they were."""
+    from checker.grading import run as grading_run
+    klass = tmp_path / "class"
+    raw = [b"\xff\xfebad", b"esc\x1b]0;title\x07name", b"new\nline", b"bidi\xe2\x80\xaeevil"]
+    for name in raw:
+        folder = os.path.join(bytes(klass), name)
+        os.makedirs(folder)
+        with open(os.path.join(folder, fx.solution_path(1).name.encode()), "w") as f:
+            f.write(json.dumps({"cells": []}))
+    names = sorted(s.student for s in collect.find([klass])[0])
+    assert len(set(names)) == len(raw)
+    for name in names:
+        assert name.isprintable() and name.encode("utf-8"), name
+    lines = []
+    log = grading_run._printable_log(lines.append)
+    sub = collect.find([klass])[0][0]
+    record = {"version": 2, "student": sub.student, "workbook": "wb01", "notebook": sub.path, "sha256": None,
+              "items": [], "score": 0.0, "max_score": 0.0, "seconds": 0.0, "errors": ["raised \x1b[2J\udcff"],
+              "notes": ["cell 1 (`# \x1b]0;owned\x07`) stopped the kernel"], "flags": [],
+              "written": [{"id": "wb01.q_row_convention", "text": "an answer \ud800\r\n\x1b[31mred", "answered": True}]}
+    log(grading_run._progress(1, 1, record))
+    assert lines[0].isprintable() and "\\x1b]0;owned\\x07" in lines[0]
+    out = tmp_path / "out"
+    records.save(str(out), record)
+    outputs.write_gradebook(str(out))
+    for path in out.rglob("*"):
+        if path.is_file():
+            text = path.read_bytes().decode("utf-8")            # strict: every file is UTF-8
+            assert "\x1b" not in text and "\ud800" not in text, path
+    feedback = next((out / "feedback").iterdir()).read_text()
+    assert "> an answer \\ud800\n> \\x1b[31mred" in feedback
+
+
 def test_csv_cells_a_spreadsheet_would_run_are_neutralised_and_read_back():
     for text in ('=HYPERLINK("x","y")', "+1", "-2", "@SUM(A1)", "\tx", "\rx"):
         assert outputs.csv_cell(text) == "'" + text and outputs.csv_value(outputs.csv_cell(text)) == text

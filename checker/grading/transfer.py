@@ -339,6 +339,41 @@ def rebuild_or_describe(spec, arrays: dict):
         return too_large(str(error))
 
 
+# What a notebook's text may not carry into a record, a file or the instructor's terminal: control characters
+# (but tab and newline) — a terminal runs ESC sequences (clear the screen, set the title, write the clipboard)
+# and CR overwrites a line —, the C1 controls, the bidirectional overrides that make text read otherwise than
+# it is, and lone surrogates (a file name's undecodable bytes, an escaped "\\ud800" in JSON), which no UTF-8
+# file can hold: writing one raised in the grader's main process and stopped the class.
+_NOT_CONTROL_C0 = "\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff"
+_UNSAFE = re.compile("[\\x00-\\x08\\x0b-\\x1f" + _NOT_CONTROL_C0 + "]")
+_UNSAFE_IN_A_LINE = re.compile("[\\x00-\\x08\\x0a-\\x1f" + _NOT_CONTROL_C0 + "]")   # newline too
+
+
+def _escape(match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xff else f"\\u{code:04x}"
+
+
+def printable(text: str, *, one_line: bool = False) -> str:
+    """``text`` with every character of _UNSAFE written as a visible escape (``\\x1b``, ``\\ud800``); a CR LF
+    is a newline.  ``one_line``: newline too (a name, a line printed: no second line can be forged)."""
+    unsafe = _UNSAFE_IN_A_LINE if one_line else _UNSAFE
+    if not unsafe.search(text):
+        return text
+    return unsafe.sub(_escape, text if one_line else text.replace("\r\n", "\n"))
+
+
+def printable_data(value):
+    """A copy of plain JSON data (a record) with every string, keys too, made printable."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable_data(k) if isinstance(k, str) else k: printable_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [printable_data(v) for v in value]
+    return value
+
+
 def clean_text(value, limit: int = 2000) -> str | None:
     """A string from the kernel, cut to ``limit`` characters; None for anything else."""
     if not isinstance(value, str):

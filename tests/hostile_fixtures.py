@@ -450,6 +450,28 @@ def jammed(fn, seconds=90):
 JAMMED = "\nsigmoid, softmax, cross_entropy, grad_z3, grad_W3, grad_b3 = map(jammed, (sigmoid, softmax, " \
          "cross_entropy, grad_z3, grad_W3, grad_b3))\n"
 
+HOARDER = HONEST_FUNCTIONS + r'''
+# 18. values whose description is small and whose contents are huge, for the grader to build: a list of 10**4
+# lists of a million items, object arrays, an answer variable of the same kind
+def grad_W3(h2, dz3):
+    return [[[0.0] * 10**6] * 100] * 100
+
+def grad_b3(dz3):
+    block = np.empty((1000, 1000), dtype=object)
+    return [[block] * 100] * 100
+
+shape_x = [[[1024] * 10**6] * 100] * 100
+'''
+HOARDER_POINTS = HONEST_POINTS - 2.5      # grad_W3, grad_b3 and shape_x: what it did not compute
+
+# 19. text that a terminal runs (ESC sequences: clear the screen, set its title) or that no UTF-8 file can hold
+# (a lone surrogate), in its folder's name, in the first line of a cell that stops its kernel, in an error, in a
+# written answer; its functions are right
+ESCAPES_FOLDER = "\x1b]0;owned\x07\x1b[2Jescapes\udcff"      # \udcff: the undecodable byte 0xff
+ESCAPES_STUDENT = "\\x1b]0;owned\\x07\\x1b[2Jescapes\\udcff"   # what the grader calls it
+ESCAPES_CELLS = ("# \x1b]0;owned\x07\x1b[2J\x1b[31m\nimport os\nos._exit(3)",
+                 HONEST_FUNCTIONS + "\nraise RuntimeError('\\x1b[2J\\x1b]0;owned\\x07 \\udcff')\n")
+
 WRITTEN_CELL = {"cell_type": "markdown", "id": "essay01", "source": "My essay: backprop is the chain rule.",
                 "metadata": {"tags": ["written-answer"], "checker": {"answer_id": "wb01.q_row_convention"}}}
 
@@ -493,6 +515,12 @@ ATTACKS = {
 RIGHT_BUT_HOSTILE = {
     "jammer": "fills the FIFO calls come on, names calls it never answered, floods the shell channel with replies",
 }
+# student -> (attack on the grader itself, the points it computed): exactly those, in a complete row (both modes)
+EARNING = {
+    "hoarder": ("returns values whose contents are huge for the grader to build", HOARDER_POINTS),
+    ESCAPES_STUDENT: ("terminal escapes and lone surrogates in its name, a cell, an error, a written answer",
+                      HONEST_POINTS),
+}
 FORMULA_NAMES = ['=HYPERLINK("evil.example","click")', "@SUM(1+1)", "-2+3", "\tTAB", "+1"]
 HONEST = {"ivy": HONEST_POINTS, "harriet": PARTIAL_POINTS}
 
@@ -523,6 +551,11 @@ def generate(folder: Path, config: Config, *, paths: dict, outside: list, jammer
         put(name, attack(config, body))
     if jammer:
         put("jammer", attack(config, JAMMER + HONEST_FUNCTIONS + JAMMED))
+    put("hoarder", attack(config, HOARDER))
+    escapes = notebook(*ESCAPES_CELLS, written=True)
+    escapes["cells"][-1]["source"] = "an answer \ud800 \x1b[2J"
+    put(ESCAPES_FOLDER, escapes)
+    students.update({name: what for name, (what, _) in EARNING.items()})
     put("read_machine", attack(config, READ_MACHINE, paths=paths))
     put("write_outside", attack(config, WRITE_OUTSIDE, folders=outside))
     solution = Path(config.guard) / "solutions" / NOTEBOOK

@@ -24,6 +24,7 @@ import grade_fixtures as fx
 import numpy as np
 import pytest
 
+from checker import judge as checker_judge
 from checker.exercises import Exercise, registry, written
 from checker.grading import Settings, collect, environment, grade, grade_submission, outputs, records, transfer
 from checker.grading.cli import _size
@@ -368,6 +369,18 @@ def test_only_plain_data_comes_back_from_a_kernel(tmp_path, monkeypatch):
     assert transfer.rebuild({"kind": "tuple", "items": [{"kind": "int", "value": 3}]}, arrays) == (3,)
     assert transfer.rebuild({"kind": "list", "len": 4}, arrays) == [None] * 4
     assert type(transfer.rebuild({"kind": "bogus"}, arrays)).__name__ == "object"
+    # a value is built only up to a budget: 4 MiB of JSON can describe 10**11 items, or name one array 10**5 times
+    bomb = {"kind": "list", "items": [{"kind": "list", "len": 10**6}] * 100}
+    big = {"v": np.zeros(2**20)}                                          # 8 MiB
+    for spec, arrays_of in ((bomb, arrays), ({"kind": "list", "items": [{"kind": "array", "key": "v"}] * 100}, big),
+                            ({"kind": "objarray", "shape": [1000, 1000]}, arrays)):
+        start = time.monotonic()
+        with pytest.raises(transfer.TransferError, match="too large for the grader"):
+            transfer.rebuild({"kind": "tuple", "items": [spec, spec]}, arrays_of)
+        assert time.monotonic() - start < 2
+    assert len(transfer.rebuild({"kind": "list", "items": [{"kind": "array", "key": "v"}] * 10}, big)) == 10
+    probed = transfer.rebuild_or_describe(bomb, arrays)                   # an answer variable: judged as what it is
+    assert checker_judge.describe_value(probed) == "a value too large for the grader"
     # a pickled object array is refused, not unpickled
     np.save(tmp_path / "x.npy", np.array([object()], dtype=object), allow_pickle=True)
     with zipfile.ZipFile(tmp_path / "out.npz", "w") as archive:
@@ -380,6 +393,10 @@ def test_only_plain_data_comes_back_from_a_kernel(tmp_path, monkeypatch):
         archive.writestr("v.npy", b"\0" * (2**20 + 1))
     with pytest.raises(transfer.TransferError, match="MiB"):
         transfer.load_arrays(str(tmp_path / "big.npz"))
+    # ... and arrays count as the float64 the judge makes of them: 1 MiB of int8 is 8 MiB there
+    np.savez(tmp_path / "int8.npz", v=np.zeros(2**20 // 2, dtype=np.int8))
+    with pytest.raises(transfer.TransferError, match="counted as float64"):
+        transfer.load_arrays(str(tmp_path / "int8.npz"))
 
 
 SERVED = """
@@ -472,6 +489,25 @@ def test_a_kernel_serves_its_calls_in_one_request_and_every_way_a_call_ends_is_a
         session, requests = _served_session(kernel, env, str(tmp_path), monkeypatch)
         inputs_checked()
         assert len(requests) == 5
+        session.close()
+    finally:
+        environment.release(env)
+
+
+def test_an_interrupt_that_lands_before_a_cell_runs_costs_the_cell_not_the_kernel(tmp_path):
+    """A cell begun as the notebook's time runs out has a limit of milliseconds.  ipykernel drops a request that an
+    interrupt lands on before its code runs ("KeyboardInterrupt caught in kernel"), and no reply ever came: the
+    kernel was killed and the cell blamed ("could not be interrupted"; run again without it, and at the same
+    deadline again: a notebook of many quick cells lost every point)."""
+    from checker.grading import kernel
+    env = environment.prepare(str(tmp_path / "env"), trust=TRUST)
+    try:
+        session = kernel.KernelSession(b'{"cells": []}', "x.ipynb", str(tmp_path), env, memory_bytes=2 * 2**30,
+                                       interrupt_grace=1.0)
+        session.start()
+        statuses = [session.execute(f"x = {i}", limit).status for i in range(6) for limit in (0.0002, 0.001)]
+        assert "hung" not in statuses and "died" not in statuses and session.alive(), statuses
+        assert session.execute("assert x == 5", 5).status == "ok"
         session.close()
     finally:
         environment.release(env)
@@ -616,6 +652,71 @@ def test_a_notebook_that_cannot_be_parsed_is_a_reason_never_an_exception(tmp_pat
     assert nb is None and "more than the" in why and "MiB" in why
     os.symlink(big, tmp_path / "link.ipynb")
     assert "symbolic link" in submission.read_notebook(str(tmp_path / "link.ipynb"))[1]
+
+
+def test_written_answers_are_one_row_per_answer_and_a_bounded_record(tmp_path):
+    """A written-answer cell copied 200 times gave 200 rows in written.csv for one answer (199 warnings on every
+    run, and the instructor's points on one row only); 390 answers of 20,000 astral characters (30 MiB of
+    notebook) made a record of 90 MiB, too large to read back (grader_error on every run)."""
+    import hostile_fixtures as hx
+
+    from checker.grading import submission
+    nb = hx.notebook("shape_x = (1024,)", written=True)
+    cell = nb["cells"][-1]
+    nb["cells"] = nb["cells"][:1] + [dict(cell, source=submission.PLACEHOLDER), dict(cell, source="first part"),
+                                     dict(cell, source="second part")]
+    nb["cells"] += [dict(cell, source="\U0001F600" * 20_000) for _ in range(390)]
+    nb["cells"] += [dict(cell, source="x", metadata={"tags": ["written-answer"], "checker": {"answer_id": f"a{i}"}})
+                    for i in range(1000)]
+    answers = submission.written_answers(nb)
+    assert answers[0]["answered"] and answers[0]["text"].startswith("first part\n\nsecond part")
+    assert len(answers) == submission.MAX_WRITTEN and len({a["id"] for a in answers}) == len(answers)
+    record = {"student": "ann", "workbook": "wb01", "notebook": "x.ipynb", "items": [], "score": 0.0,
+              "max_score": 0.0, "written": answers}
+    out = str(tmp_path / "out")
+    path = records.save(out, record)
+    assert os.path.getsize(path) < records.MAX_RECORD_BYTES / 8 and ("ann", "wb01") in records.load(out)
+    problems = []
+    outputs.write_gradebook(out, problems=problems)
+    assert problems == []
+    rows = [r for r in csv.reader(open(os.path.join(out, "written.csv"))) if r[2] == "wb01.q_row_convention"]
+    assert len(rows) == 1 and rows[0][3] == "answered"
+
+
+def test_names_and_texts_of_a_notebook_are_written_and_printed_as_plain_text(tmp_path):
+    """A lone surrogate (a folder name's undecodable byte, "\\ud800" in a notebook's JSON) could not be written as
+    UTF-8: the main process raised and the class stopped.  Terminal escapes (clear the screen, set the title) and
+    newlines in a name or a cell's first line went to the instructor's terminal as they were."""
+    from checker.grading import run as grading_run
+    klass = tmp_path / "class"
+    raw = [b"\xff\xfebad", b"esc\x1b]0;title\x07name", b"new\nline", b"bidi\xe2\x80\xaeevil"]
+    for name in raw:
+        folder = os.path.join(bytes(klass), name)
+        os.makedirs(folder)
+        with open(os.path.join(folder, fx.solution_path(1).name.encode()), "w") as f:
+            f.write(json.dumps({"cells": []}))
+    names = sorted(s.student for s in collect.find([klass])[0])
+    assert len(set(names)) == len(raw)
+    for name in names:
+        assert name.isprintable() and name.encode("utf-8"), name
+    lines = []
+    log = grading_run._printable_log(lines.append)
+    sub = collect.find([klass])[0][0]
+    record = {"version": 2, "student": sub.student, "workbook": "wb01", "notebook": sub.path, "sha256": None,
+              "items": [], "score": 0.0, "max_score": 0.0, "seconds": 0.0, "errors": ["raised \x1b[2J\udcff"],
+              "notes": ["cell 1 (`# \x1b]0;owned\x07`) stopped the kernel"], "flags": [],
+              "written": [{"id": "wb01.q_row_convention", "text": "an answer \ud800\r\n\x1b[31mred", "answered": True}]}
+    log(grading_run._progress(1, 1, record))
+    assert lines[0].isprintable() and "\\x1b]0;owned\\x07" in lines[0]
+    out = tmp_path / "out"
+    records.save(str(out), record)
+    outputs.write_gradebook(str(out))
+    for path in out.rglob("*"):
+        if path.is_file():
+            text = path.read_bytes().decode("utf-8")            # strict: every file is UTF-8
+            assert "\x1b" not in text and "\ud800" not in text, path
+    feedback = next((out / "feedback").iterdir()).read_text()
+    assert "> an answer \\ud800\n> \\x1b[31mred" in feedback
 
 
 def test_csv_cells_a_spreadsheet_would_run_are_neutralised_and_read_back():

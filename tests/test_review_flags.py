@@ -130,3 +130,24 @@ def test_the_layout_is_the_builds_and_knows_every_item_of_every_workbook():
         student = json.loads(build.build_text(fx.solution_path(number)))
         own = layout.own_cells(workbook)
         assert all(own[c["id"]].unchanged(fx._source(c)) for c in student["cells"])
+
+
+def test_a_notebook_of_many_flagged_cells_is_reviewed_in_time_and_its_flags_stay_few():
+    """20,000 cells of `import subprocess` (a 32 MiB notebook holds 500,000): each flag named its cell by looking
+    back through every cell above it (20,000 cells took 13 s, and a notebook of 500,000 past the grader's limit
+    for one notebook on every run), and each was kept (a record too large to read back)."""
+    import time
+
+    from checker.grading.review import MAX_FLAGS
+    nb = fx.student(1)
+    nb["cells"] += [fx.code_cell("import subprocess") for _ in range(20_000)]
+    nb["cells"] += [fx.code_cell("import subprocess\n" * 20_000)]   # one cell of 20,000 flagged lines
+    start = time.monotonic()
+    flags = review_flags(nb, "wb01")
+    assert time.monotonic() - start < 5
+    assert len(flags) == MAX_FLAGS + 1 and "the review stopped after" in flags[-1]
+    first = len(fx.student(1)["cells"]) + 1
+    assert flags[0].startswith(f"cell {first}, ") and KINDS["processes"] in flags[0]
+    start = time.monotonic()
+    assert len(review_flags(fx.insert_cell(fx.student(1), "import subprocess\n" * 200_000), "wb01")) == 1
+    assert time.monotonic() - start < 10

@@ -272,6 +272,30 @@ def test_a_notebook_that_jams_the_calls_channels_gets_exactly_what_it_computed(s
         assert float(row(sandboxed, name)["total"]) == hx.HONEST_POINTS
 
 
+def test_a_notebook_that_attacks_the_grader_itself_gets_exactly_what_it_computed(sandboxed):
+    for name, (_, points) in hx.EARNING.items():
+        record = book(sandboxed, name)
+        assert record is not None and record["complete"] and record["score"] == points, (name, record)
+        assert float(row(sandboxed, name)["total"]) == points
+    escapes = book(sandboxed, hx.ESCAPES_STUDENT)
+    assert "\\x1b]0;owned\\x07" in escapes["notes"][0] and "\\x1b[2J" in escapes["errors"][0]
+    assert _escapes_shown(sandboxed) == []
+
+
+def _escapes_shown(run) -> list:
+    """Where a terminal escape or a text no UTF-8 file can hold went: the grader's output, the output folder."""
+    shown = [f"output of run {i}" for i, r in enumerate(run["runs"] + [run["resumed"], run["gradebook"]])
+             if "\x1b" in r["output"]]
+    for path in run["out"].rglob("*"):
+        if path.is_file() and path.name != records.KEY_FILE:
+            try:
+                if "\x1b" in path.read_bytes().decode("utf-8"):
+                    shown.append(str(path))
+            except UnicodeDecodeError:
+                shown.append(f"{path} (not UTF-8)")
+    return shown
+
+
 def test_no_process_is_left_and_nothing_reached_the_network(sandboxed):
     assert sandboxed["right_after"] == {"token": [], "sleepers": [], "scratch": []}
     assert sandboxed["later"] == {"token": [], "sleepers": []}
@@ -381,6 +405,10 @@ def _got_through(run) -> dict:
         **({"jammer: writes into the FIFO only the grader writes": "jammed_go" in evidence,
             "jammer: its row is incomplete (the grader crashed or ran out of time on it)":
                 not (book(run, "jammer") or {}).get("complete", False)} if "jammer" in run["students"] else {}),
+        "hoarder: huge values run the worker out of memory (its row incomplete, its points lost)":
+            not (book(run, "hoarder") or {}).get("complete") or score(run, "hoarder") != hx.HOARDER_POINTS,
+        "escapes: a terminal escape printed or written, a lone surrogate stops the grader":
+            bool(_escapes_shown(run)) or book(run, hx.ESCAPES_STUDENT) is None,
         "linker/linkdir: a symbolic link to solutions/ is graded": score(run, "linker") + score(run, "linkdir") > 0,
         "impostor: a notebook credited to a classmate": score(run, "impostor") > 0 or len(students.get("ivy", {})) > 1,
         "deep_json: a RecursionError stops the grader": "deep_json" not in students,

@@ -61,17 +61,37 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def locate(cells: list, index: int) -> str:
-    """The cell ``cells[index]`` (0-based) named by the rule of this module."""
+def headings_above(cells: list) -> list:
+    """For each cell, (index, text) of the last heading in the nearest markdown cell above it that has one, or
+    None: what locate looks for, for every cell in one pass."""
+    out, last = [], None
+    for index, cell in enumerate(cells):
+        out.append(last)
+        if kind(cell) == "markdown":
+            found = headings(source(cell))
+            if found:
+                last = (index, found[-1][1])
+    return out
+
+
+def locate(cells: list, index: int, above: list | None = None) -> str:
+    """The cell ``cells[index]`` (0-based) named by the rule of this module.  ``above``: headings_above(cells), for
+    a caller that names many cells of one notebook (alone, each call looks back through the cells above)."""
     cell = cells[index]
     below, heading = 0, None
-    for earlier in range(index - 1, -1, -1):
-        below += 1
-        if kind(cells[earlier]) == "markdown":
-            found = headings(source(cells[earlier]))
-            if found:
-                heading = found[-1][1]
-                break
+    if above is not None:
+        if above[index] is not None:
+            below, heading = index - above[index][0], above[index][1]
+        else:
+            below = index
+    else:
+        for earlier in range(index - 1, -1, -1):
+            below += 1
+            if kind(cells[earlier]) == "markdown":
+                found = headings(source(cells[earlier]))
+                if found:
+                    heading = found[-1][1]
+                    break
     where = f'the {ordinal(below)} under "{_short(heading)}"' if heading else f"the {ordinal(index + 1)} from the top"
     line = first_line(source(cell))
     return f"cell {index + 1}, {where}" + (f" (`{line}`)" if line else " (empty)")

@@ -112,9 +112,10 @@ def gradebook_main(argv) -> int:
     if not os.path.isdir(args.out):
         print(f"{args.out}: no such output folder", file=sys.stderr)
         return 2
+    from checker.grading.transfer import printable
     results = write_gradebook(args.out)
     for problem in results["problems"]:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(f"warning: {printable(problem)}", file=sys.stderr)
     print(f"{len(results['students'])} student(s): {os.path.join(args.out, 'grades.csv')}")
     return 0
 
@@ -126,10 +127,11 @@ def merge_main(argv) -> int:
     p.add_argument("parts", nargs="+", metavar="PART")
     args = p.parse_args(argv)
     from checker.grading.merge import merge
+    from checker.grading.transfer import printable
     problems: list = []
     merged, results = merge(args.out, args.parts, problems)
     for problem in problems:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(f"warning: {printable(problem)}", file=sys.stderr)
     print(f"merged {len(merged)} record(s) of {len(results['students'])} student(s) into {args.out}")
     return 0
 

@@ -39,7 +39,15 @@ class Submission:
 
 
 def student_of(path: str, root: str | None = None) -> str:
-    """The student a notebook belongs to (the rule above); ``root`` is the folder it was found in."""
+    """The student a notebook belongs to (the rule above); ``root`` is the folder it was found in.
+
+    A name's control characters and undecodable bytes are written as visible escapes (a folder called
+    ``ESC[2J…`` is the student ``\\x1b[2J…``): it is shown in the terminal and written into every file."""
+    from checker.grading.transfer import printable
+    return printable(_student_of(path, root), one_line=True)
+
+
+def _student_of(path: str, root: str | None) -> str:
     path = os.path.abspath(path)
     if root is None or not os.path.isdir(root):
         return os.path.basename(path)[:-6] if path.endswith(".ipynb") else os.path.basename(path)

@@ -391,12 +391,26 @@ class Kernel:
             pass
         reply = self._await_reply(msg_id, time.monotonic() + self.interrupt_grace)
         seconds = time.monotonic() - start
+        if reply is None and self._idle():
+            # An interrupt that lands after the request arrived and before its code runs makes ipykernel drop the
+            # request ("KeyboardInterrupt caught in kernel"): no reply ever comes, yet nothing is running.  It
+            # happens to a cell begun as the notebook's time runs out; killing the kernel blamed that cell.
+            return Executed("timeout", seconds=seconds)
         if reply is None:
             self.kill()
             return Executed("hung", seconds=seconds)
         if reply == "died":
             return Executed("died", seconds=seconds)
         return Executed("timeout", seconds=seconds)
+
+    def _idle(self, within: float = 1.0) -> bool:
+        """Whether the kernel answers a kernel_info request at once: its shell is running nothing (a cell still
+        running, even one that catches every interrupt, holds the shell and lets no request be answered)."""
+        try:
+            msg_id = self.kc.kernel_info()
+        except Exception:  # noqa: BLE001 -- a dying kernel's client can raise anything
+            return False
+        return isinstance(self._await_reply(msg_id, time.monotonic() + within), dict)
 
     def execute(self, code: str, timeout: float, *, silent: bool = False) -> Executed:
         """Run code; interrupt it after ``timeout`` s, kill the kernel if that does not stop it."""
@@ -459,13 +473,13 @@ class Kernel:
                                            "name": transfer.clean_text(entry.get("name"), 100) or name}
                 else:
                     functions_out[name] = {"found": True, "callable": False,
-                                           "value": transfer.rebuild(entry.get("value"), arrays)}
+                                           "value": transfer.rebuild_or_describe(entry.get("value"), arrays)}
             values_out = {}
             for name in values:
                 spec = (status.get("values") or {}).get(name)
                 if isinstance(spec, dict) and spec.get("kind") == "missing":
                     continue
-                values_out[name] = transfer.rebuild(spec, arrays)
+                values_out[name] = transfer.rebuild_or_describe(spec, arrays)
             defined = [d for d in status.get("defined", []) if isinstance(d, str)][:500] \
                 if isinstance(status.get("defined"), list) else []
             return {"functions": functions_out, "values": values_out, "defined": defined}
@@ -651,6 +665,9 @@ class Kernel:
             value = transfer.rebuild(status.get("value"), self.outbox.arrays(f"{tag}.out.npz"))
         except transfer.TransferError as error:
             return Outcome("raised", seconds=seconds, error=ErrorInfo("ReturnValueRejected", str(error)))
+        except MemoryError:   # within the limits above, and still more than this worker could hold
+            return Outcome("raised", seconds=seconds, error=ErrorInfo(
+                "ReturnValueRejected", "the value returned is too large for the grader to read"))
 
         def positions(key):   # positions of the arguments, as plain ints in range
             found = status.get(key) if isinstance(status.get(key), list) else []

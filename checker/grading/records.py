@@ -79,6 +79,7 @@ def save(out: str, record: dict, secret: bytes | None = None) -> str:
     """Sign and write one record; returns its path."""
     from checker.grading.outputs import write_atomic
     secret = secret or key(out)
+    record = transfer.printable_data(record)   # what a UTF-8 file can hold (no lone surrogates), no escapes
     name = record_name(record["student"], record["workbook"])
     path = os.path.join(out, RECORDS, name)
     write_atomic(path, json.dumps({"record": record, "signature": _mac(secret, name, record)}, indent=1))
@@ -127,7 +128,7 @@ def load(out: str, problems: list | None = None) -> dict:
 # --- started markers ---------------------------------------------------------------------------------
 
 def _marker(out: str, path: str) -> str:
-    return os.path.join(out, STARTED, hashlib.sha256(os.path.abspath(path).encode()).hexdigest()[:24] + ".json")
+    return os.path.join(out, STARTED, hashlib.sha256(os.fsencode(os.path.abspath(path))).hexdigest()[:24] + ".json")
 
 
 def started(out: str) -> dict:

@@ -72,6 +72,7 @@ KINDS = {
     "patches": "replaces a library's functions (monkey-patching)",
 }
 EVIDENCE = 3   # lines quoted per flag
+MAX_FLAGS = 50  # flags per notebook: then one sentence says where the review stopped
 
 
 def _dotted(node) -> str:
@@ -279,9 +280,14 @@ def review_flags(nb: dict, workbook: str | None) -> list:
     own_digests = {d for entry in own.values() for d in entry.digests}
     libraries = _libraries(all_cells)
     flags = []
+    above = cells.headings_above(all_cells)
     for index, cell in enumerate(all_cells):
         if cells.kind(cell) != "code":
             continue
+        if len(flags) >= MAX_FLAGS:   # a notebook of 10^5 flagged cells: the record, results.json, stay small
+            flags.append(f"… and perhaps more: the review stopped after {MAX_FLAGS} flags, at "
+                         f"{cells.locate(all_cells, index, above)}")
+            break
         text = cells.source(cell)
         if not text.strip():
             continue
@@ -301,12 +307,10 @@ def review_flags(nb: dict, workbook: str | None) -> list:
         seen: dict = {}
         for kind, number in _read(text, libraries):
             if number in new:
-                seen.setdefault(kind, [])
-                if number not in seen[kind]:
-                    seen[kind].append(number)
+                seen.setdefault(kind, set()).add(number)
         if not seen:
             continue
-        where = cells.locate(all_cells, index)
+        where = cells.locate(all_cells, index, above)
         for kind in KINDS:
             if kind not in seen:
                 continue

@@ -334,6 +334,7 @@ def grade(paths, out: str, *, jobs: int | None = None, workbook: str | None = No
     saving everything graded so far when interrupted.
     """
     jobs = jobs or default_jobs()
+    log = _printable_log(log)
     settings = settings or Settings(memory_bytes=default_memory(jobs))
     os.makedirs(out, exist_ok=True)
     records.key(out)
@@ -428,13 +429,16 @@ class _Run:
     workers: list = field(default_factory=list)
     woken: threading.Event = field(default_factory=threading.Event)   # a worker answered or ended
 
-    def keep(self, record: dict) -> None:
-        """Save a record (signed) in place of any earlier one of the same notebook or key."""
+    def keep(self, record: dict) -> dict:
+        """Save a record (signed) in place of any earlier one of the same notebook or key; returns it as saved:
+        every text made printable (transfer.printable: no terminal escapes, no lone surrogates)."""
+        record = transfer.printable_data(record)
         self.graded = {k: v for k, v in self.graded.items()
                        if not (k[0] == record["student"] and record.get("notebook")
                                and v.get("notebook") == record["notebook"])}
         self.graded[(record["student"], record["workbook"])] = record
         outputs.save_record(self.out, record)
+        return record
 
     def hire(self, n: int) -> None:
         """Start workers until there are ``n`` (each imports and boots its first kernel on its own)."""
@@ -479,7 +483,7 @@ class _Run:
         if pending is not None:
             self.dispatch(pending, suspects)
         job.remove()
-        self.keep(record)
+        record = self.keep(record)
         records.clear_started(self.out, job.sub.path)
         self.summary["graded"] += 1
         self.summary["failed"] += not record.get("complete", True)
@@ -581,6 +585,11 @@ def _stop_all(workers: list, grace: float = 3.0) -> None:
             worker.proc.wait()
         worker.kill_kernels()
         worker.close()
+
+
+def _printable_log(log):
+    """``log``, given each line made printable: names, paths and notes come from the submissions."""
+    return lambda line: log(transfer.printable(str(line), one_line=True))
 
 
 def _progress(n: int, total: int, record: dict) -> str:

@@ -36,6 +36,9 @@ CHECK_ERRORS = {"CheckFailed", "NotImplementedYet", "NotImplementedError"}
 WORKBOOK_ID = re.compile(r"\b(wb\d\d)\.\w+")
 FILE_WORKBOOK = re.compile(r"^(\d\d)_")
 MAX_NOTEBOOK_BYTES = 32 * 2**20   # larger files are not read (a workbook with its outputs is under 1 MiB)
+MAX_WRITTEN = 200                 # written answers kept per notebook (a workbook has at most 45)
+WRITTEN_CHARS = 20_000            # characters kept of one written answer
+WRITTEN_TOTAL = 400_000           # ... and of all of them: 32 MiB of answers made a record too large to read
 
 
 @dataclass
@@ -120,9 +123,12 @@ def code_cells(nb: dict) -> list:
 
 
 def written_answers(nb: dict) -> list:
-    """[{'id', 'text', 'answered'}] for the markdown cells tagged written-answer, in order."""
-    out = []
+    """[{'id', 'text', 'answered'}] for the markdown cells tagged written-answer, in order; one per id (cells
+    that share an id — a cell copied — are one answer, the texts of those answered one after the other)."""
+    out, by_id, left = [], {}, WRITTEN_TOTAL
     for cell in nb["cells"]:
+        if len(by_id) >= MAX_WRITTEN:
+            break
         if not isinstance(cell, dict) or cell.get("cell_type") != "markdown":
             continue
         meta = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
@@ -133,7 +139,18 @@ def written_answers(nb: dict) -> list:
         if not isinstance(answer_id, str):
             continue
         text = _source(cell)
-        out.append({"id": answer_id, "text": text[:20_000], "answered": PLACEHOLDER not in text})
+        kept = text[:max(0, min(WRITTEN_CHARS, left))]
+        left -= len(kept)
+        if len(kept) < len(text):
+            kept += f" … (cut: the grader keeps {WRITTEN_CHARS:,} characters of an answer, {WRITTEN_TOTAL:,} of all)"
+        answer = {"id": answer_id[:200], "text": kept, "answered": PLACEHOLDER not in text}
+        first = by_id.get(answer["id"])
+        if first is None:
+            by_id[answer["id"]] = answer
+            out.append(answer)
+        elif answer["answered"]:
+            first["text"] = (first["text"] + "\n\n" if first["answered"] else "") + answer["text"]
+            first["answered"] = True
     return out
 
 

@@ -21,8 +21,8 @@ import zipfile
 import numpy as np
 
 MAX_JSON_BYTES = 4 * 2**20          # a status or value description
-MAX_ARRAY_BYTES = 512 * 2**20       # all arrays one call returns, uncompressed
-MAX_ITEMS = 10**6                   # longest list a stand-in is built for
+MAX_ARRAY_BYTES = 512 * 2**20       # all arrays one value holds, as the float64 the judge makes of them
+MAX_ITEMS = 10**6                   # all the items of one value's lists, tuples, dicts and object arrays
 _TYPE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,59}$")
 ARRAY_KINDS = "biufc"               # dtype kinds that are loaded as arrays
 
@@ -126,11 +126,16 @@ def parse_arrays(raw: bytes, label: str = "the arrays") -> dict:
                             f"{MAX_ARRAY_BYTES / 2**20:.0f} MiB the grader accepts")
     try:
         with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
-            out = {}
+            out, judged = {}, 0
             for key in npz.files:
                 array = npz[key]
                 if type(array) is not np.ndarray:
                     raise TransferError("not a plain array")
+                # the judge turns an answer into float64: 512 MiB of int8 would be 4 GiB there
+                judged += _judged_bytes(array)
+                if judged > MAX_ARRAY_BYTES:
+                    raise TransferError(f"the arrays returned would take more than the {MAX_ARRAY_BYTES / 2**20:.0f} "
+                                        "MiB the grader accepts (counted as float64)")
                 out[key] = array
             return out
     except TransferError:
@@ -219,6 +224,31 @@ def stand_in(type_name) -> object:
     return _STAND_INS[name]()
 
 
+def _judged_bytes(array) -> int:
+    """Bytes of an array once the judge has made float64 of it."""
+    return int(array.size) * max(8, int(array.dtype.itemsize))
+
+
+class _Budget:
+    """What one rebuilt value may hold in all: MAX_ITEMS items (an item of a list, tuple or dict, an entry of
+    an object array) and MAX_ARRAY_BYTES of arrays (counted as float64, and once per time a spec names one).
+    The kernel writes the spec: 4 MiB of JSON can describe a list of a million lists of a million items, or
+    name one array a hundred thousand times; past the budget, rebuild raises TransferError."""
+
+    def __init__(self):
+        self.items, self.bytes = MAX_ITEMS, MAX_ARRAY_BYTES
+
+    def take(self, items: int = 0, nbytes: int = 0) -> None:
+        self.items -= items
+        self.bytes -= nbytes
+        if self.items < 0:
+            raise TransferError(f"the value returned is too large for the grader: more than {MAX_ITEMS:,} items "
+                                "in its lists, tuples, dicts and object arrays together")
+        if self.bytes < 0:
+            raise TransferError(f"the value returned is too large for the grader: its arrays take more than "
+                                f"{MAX_ARRAY_BYTES / 2**20:.0f} MiB (counted as float64)")
+
+
 def _shape(value) -> tuple | None:
     if (isinstance(value, list) and len(value) <= 32
             and all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**40 for n in value)):
@@ -226,8 +256,12 @@ def _shape(value) -> tuple | None:
     return None
 
 
-def rebuild(spec, arrays: dict, depth: int = 0):
-    """The value a kernel described with ``spec`` (see the kernel code in kernel.py), from plain data."""
+def rebuild(spec, arrays: dict, depth: int = 0, budget: _Budget | None = None):
+    """The value a kernel described with ``spec`` (see the kernel code in kernel.py), from plain data.
+
+    TransferError when the value would hold more than the grader builds for one value (_Budget)."""
+    budget = _Budget() if budget is None else budget
+    budget.take(items=1)
     if not isinstance(spec, dict) or depth > 3:
         return stand_in("object")
     kind = spec.get("kind")
@@ -236,11 +270,13 @@ def rebuild(spec, arrays: dict, depth: int = 0):
         if array is None:
             return stand_in("object")
         if array.dtype.kind in ARRAY_KINDS:
+            budget.take(nbytes=_judged_bytes(array))
             return np.array(array, copy=True)
         return stand_in("ndarray")
     if kind == "objarray":
         shape = _shape(spec.get("shape"))
         if shape is not None and math.prod(shape) <= MAX_ITEMS:
+            budget.take(items=math.prod(shape))
             return np.empty(shape, dtype=object)  # described as "an array … of dtype object"
         return stand_in("ndarray")
     if kind == "none":
@@ -265,10 +301,11 @@ def rebuild(spec, arrays: dict, depth: int = 0):
     if kind in ("list", "tuple"):
         items = spec.get("items")
         if isinstance(items, list):
-            built = [rebuild(item, arrays, depth + 1) for item in items[:MAX_ITEMS]]
+            built = [rebuild(item, arrays, depth + 1, budget) for item in items[:MAX_ITEMS]]
         else:
             n = spec.get("len")
-            n = n if isinstance(n, int) and 0 <= n <= MAX_ITEMS else 0
+            n = n if isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_ITEMS else 0
+            budget.take(items=n)
             built = [None] * n
         return built if kind == "list" else tuple(built)
     if kind == "dict":
@@ -277,11 +314,64 @@ def rebuild(spec, arrays: dict, depth: int = 0):
         if isinstance(items, list):
             for pair in items[:1000]:
                 if isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str):
-                    out[pair[0][:200]] = rebuild(pair[1], arrays, depth + 1)
+                    out[pair[0][:200]] = rebuild(pair[1], arrays, depth + 1, budget)
         return out
     if kind == "other":
         return stand_in(spec.get("type"))
     return stand_in("object")
+
+
+def too_large(why: str) -> object:
+    """A stand-in for a value the grader would not build (rebuild raised ``why``): described as
+    "a value too large for the grader"."""
+    if "value too large for the grader" not in _STAND_INS:
+        _STAND_INS["value too large for the grader"] = type("value too large for the grader", (_StandIn,), {})
+    value = _STAND_INS["value too large for the grader"]()
+    value.why = why
+    return value
+
+
+def rebuild_or_describe(spec, arrays: dict):
+    """rebuild, or a too_large stand-in where rebuild refuses (a probed value is judged as what it is)."""
+    try:
+        return rebuild(spec, arrays)
+    except TransferError as error:
+        return too_large(str(error))
+
+
+# What a notebook's text may not carry into a record, a file or the instructor's terminal: control characters
+# (but tab and newline) — a terminal runs ESC sequences (clear the screen, set the title, write the clipboard)
+# and CR overwrites a line —, the C1 controls, the bidirectional overrides that make text read otherwise than
+# it is, and lone surrogates (a file name's undecodable bytes, an escaped "\\ud800" in JSON), which no UTF-8
+# file can hold: writing one raised in the grader's main process and stopped the class.
+_NOT_CONTROL_C0 = "\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff"
+_UNSAFE = re.compile("[\\x00-\\x08\\x0b-\\x1f" + _NOT_CONTROL_C0 + "]")
+_UNSAFE_IN_A_LINE = re.compile("[\\x00-\\x08\\x0a-\\x1f" + _NOT_CONTROL_C0 + "]")   # newline too
+
+
+def _escape(match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xff else f"\\u{code:04x}"
+
+
+def printable(text: str, *, one_line: bool = False) -> str:
+    """``text`` with every character of _UNSAFE written as a visible escape (``\\x1b``, ``\\ud800``); a CR LF
+    is a newline.  ``one_line``: newline too (a name, a line printed: no second line can be forged)."""
+    unsafe = _UNSAFE_IN_A_LINE if one_line else _UNSAFE
+    if not unsafe.search(text):
+        return text
+    return unsafe.sub(_escape, text if one_line else text.replace("\r\n", "\n"))
+
+
+def printable_data(value):
+    """A copy of plain JSON data (a record) with every string, keys too, made printable."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable_data(k) if isinstance(k, str) else k: printable_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [printable_data(v) for v in value]
+    return value
 
 
 def clean_text(value, limit: int = 2000) -> str | None:

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -372,13 +373,19 @@ def test_only_plain_data_comes_back_from_a_kernel(tmp_path, monkeypatch):
     # a value is built only up to a budget: 4 MiB of JSON can describe 10**11 items, or name one array 10**5 times
     bomb = {"kind": "list", "items": [{"kind": "list", "len": 10**6}] * 100}
     big = {"v": np.zeros(2**20)}                                          # 8 MiB
+    monkeypatch.setattr(transfer, "MAX_ARRAY_BYTES", 64 * 2**20)          # (512 MiB in use)
     for spec, arrays_of in ((bomb, arrays), ({"kind": "list", "items": [{"kind": "array", "key": "v"}] * 100}, big),
                             ({"kind": "objarray", "shape": [1000, 1000]}, arrays)):
-        start = time.monotonic()
-        with pytest.raises(transfer.TransferError, match="too large for the grader"):
-            transfer.rebuild({"kind": "tuple", "items": [spec, spec]}, arrays_of)
-        assert time.monotonic() - start < 2
-    assert len(transfer.rebuild({"kind": "list", "items": [{"kind": "array", "key": "v"}] * 10}, big)) == 10
+        tracemalloc.start()
+        try:
+            with pytest.raises(transfer.TransferError, match="too large for the grader"):
+                transfer.rebuild({"kind": "tuple", "items": [spec, spec]}, arrays_of)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        # built whole, each would take 800 MiB and more; refused, no more than the budget and one item
+        assert peak < 80 * 2**20, f"{peak / 2**20:.0f} MiB built before the value was refused"
+    assert len(transfer.rebuild({"kind": "list", "items": [{"kind": "array", "key": "v"}] * 5}, big)) == 5
     probed = transfer.rebuild_or_describe(bomb, arrays)                   # an answer variable: judged as what it is
     assert checker_judge.describe_value(probed) == "a value too large for the grader"
     # a pickled object array is refused, not unpickled

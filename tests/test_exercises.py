@@ -400,7 +400,7 @@ def test_ndarray_subclass_with_rigged_equality_is_judged_by_value():
             return np.zeros(1)
 
     result = evaluate("wb02.grad_W2", lambda h1, dz2: np.zeros((len(h1), len(dz2))).view(AlwaysEqual))
-    assert not result.passed and result.diagnosis == "wrong_values"
+    assert not result.passed and result.diagnosis == "all_zero"
 
 
 def test_seed_reproduces_the_inputs_and_the_verdict():

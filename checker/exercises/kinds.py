@@ -125,7 +125,7 @@ def whole_backward(id, batch: bool, points=3.0):
 
     return Exercise(id, f"backward({x_name}, {y_name}, params)", cases, network.backward, points=points,
                     arg_names=(x_name, y_name, "params"), mistakes=backward_mistakes,
-                    batch_size=(lambda X, Y, params: X.shape[0]) if batch else None,
+                    batch_size=(lambda X, Y, params: X.shape[0]) if batch else None, key_prefix="d",
                     out_axes={k: _param_axes(k) for k in network.PARAM_KEYS},
                     hints=("Go backwards one layer at a time: dz3, then W3 and b3, then dh2, dz2, …",))
 

@@ -62,10 +62,19 @@ def _away_from_zero(z, gap=1e-3):
     return np.where(np.abs(z) < gap, np.where(z < 0, -gap, gap) * 10, z)
 
 
+def _both_sides(z):
+    """z with its first entry positive and its second negative. The mistakes of a function with a kink are told
+    apart by what they do on each side of it: with every entry on one side (one 7-entry draw in 128), returning
+    the leaky ReLU itself looked exactly like alpha · z below the kink, and was named so."""
+    z = np.array(z, dtype=float)
+    z.flat[0], z.flat[1] = abs(z.flat[0]), -abs(z.flat[1])
+    return z
+
+
 def _z_cases(rng, extreme=True):
-    out = [Case("a small 1-D z (7,)", (_away_from_zero(draw.preactivations(rng, 7)),)),
-           Case("a small batch z (4, 3)", (_away_from_zero(draw.preactivations(rng, 4, 3)),)),
-           Case("z at full size (512,)", (_away_from_zero(draw.preactivations(rng, FULL[1])),))]
+    out = [Case("a small 1-D z (7,)", (_both_sides(_away_from_zero(draw.preactivations(rng, 7))),)),
+           Case("a small batch z (4, 3)", (_both_sides(_away_from_zero(draw.preactivations(rng, 4, 3))),)),
+           Case("z at full size (512,)", (_both_sides(_away_from_zero(draw.preactivations(rng, FULL[1]))),))]
     if extreme:
         out.append(Case("saturated z (values up to ±1000)", (draw.saturated(rng, 9),)))
     return out

@@ -187,7 +187,12 @@ def _mse_mistakes(z, y):
              "puts z itself into the sigmoid's slope, where the formula of workbook 02 needs a value computed "
              "from z."),
             ("ce_instead_of_mse", s - y,
-             "is the gradient of another loss, not of (y − σ(z))²: follow both links of the chain.")]
+             "is the gradient of another loss, not of (y − σ(z))²: follow both links of the chain."),
+            ("averaged", sigmoid_mse_grad(z, y) / len(z), PER_EXAMPLE)]
+
+
+PER_EXAMPLE = ("is the right answer divided by the number of examples: the exercise asks for each example's own "
+               "derivative, with no average over the examples.")
 
 
 def _ce_mistakes(z, y):
@@ -196,7 +201,10 @@ def _ce_mistakes(z, y):
              "is the gradient of the other loss of this section, not of the cross-entropy: differentiate the "
              "logarithms and simplify."),
             ("extra_activation_derivative", (s - y) * s * (1 - s),
-             "has one factor more than the chain has links: count the links from z to the loss.")]
+             "has one factor more than the chain has links: count the links from z to the loss."),
+            ("missing_activation_derivative", -y / s + (1 - y) / (1 - s),
+             "is the derivative with respect to the prediction σ(z), not z: one link of the chain is missing."),
+            ("averaged", sigmoid_ce_grad(z, y) / len(z), PER_EXAMPLE)]
 
 
 # --- a stack of linear layers ---------------------------------------------------------------------
@@ -219,6 +227,10 @@ def _collapse_mistakes(W1, b1, W2, b2, W3, b3):
     right = collapse_linear(W1, b1, W2, b2, W3, b3)
     return [("bias_term_missing", {"W": right["W"], "b": b2 @ W3 + b3},
              "leaves out the first layer's bias: follow b1 forward through every layer after it."),
+            ("bias_term_missing", {"W": right["W"], "b": b1 @ W2 @ W3 + b3},
+             "leaves out the second layer's bias: follow b2 forward through the layer after it."),
+            ("bias_term_missing", {"W": right["W"], "b": b1 @ W2 @ W3 + b2 @ W3},
+             "leaves out the last layer's bias: the collapsed layer adds every bias the network adds."),
             ("bias_term_missing", {"W": right["W"], "b": b3},
              "keeps only the last layer's bias: the earlier biases reach the output too."),
             ("biases_not_carried", {"W": right["W"], "b": b1.sum() + b2.sum() + b3},

@@ -183,9 +183,9 @@ def _judge_value(entry: Exercise, value, expected, case, details):
         if keys == [None]:
             lines.append(f"{_subject(entry)} {message}")
         elif len(keys) == 1:
-            lines.append(f"Your {_key_name(keys[0])} {message}")
+            lines.append(f"Your {entry.key_prefix}{keys[0]} {message}")
         else:
-            lines.append(f"Your {', '.join(map(_key_name, keys))} — each {message}")
+            lines.append(f"Your {', '.join(entry.key_prefix + k for k in keys)} — each {message}")
     code = next(iter(wrong.values())).code
     if code == "nonfinite":
         lines.append(f"This happened with {case.label}.")
@@ -208,11 +208,6 @@ def _group_by_message(verdicts: dict) -> dict:
     for key, verdict in verdicts.items():
         groups.setdefault(verdict.message, []).append(key)
     return groups
-
-
-def _key_name(key: str) -> str:
-    """Gradient keys read as dW2, db2; forward-cache keys as they are."""
-    return f"d{key}" if key[0] in "Wb" else key
 
 
 def _bind(mistakes, args):

@@ -151,6 +151,10 @@ def _shape_verdict(got, expected, axes, batch_size) -> Verdict:
         return Verdict("transposed", "is the transpose of the right answer: its axes are the wrong way round. "
                        "Think about which factor indexes the rows.", details)
     text = f"has shape {got.shape}, {axes_count(got.ndim)}."
+    if expected.ndim == 0:   # "The answer has 0 axes" says nothing to a student who was asked for a number
+        return Verdict("wrong_shape", f"is an array of shape {got.shape}, where one number is asked for"
+                       + (" (its one entry is right: return the number itself)." if got.size == 1
+                          and allclose(got.reshape(()), expected) else "."), details)
     if got.size == expected.size and allclose(got.reshape(expected.shape), expected):
         text = (f"has the right numbers in the wrong shape {got.shape}: an axis of length 1 too many, or one "
                 "too few (a (1, n) row and an (n, 1) column are 2-D; (n,) is 1-D).")
@@ -190,19 +194,40 @@ def judge_array(value, expected, *, axes=(), mistakes=None, batch_size=None) -> 
     """
     got = plain_array(value)
     if got is None:
-        want = "a number" if expected.ndim == 0 else f"a numpy array of shape {expected.shape}"
-        hint = " Did you forget to return it?" if value is None else ""
-        if isinstance(value, (list, tuple)):
-            hint = " Wrap it in np.array(...), or build it with numpy operations."
-        return Verdict("wrong_type", f"is {describe_value(value)}, but {want} is needed.{hint}",
-                       {"got_type": type(value).__name__})
+        return _type_verdict(value, expected)
     if got.shape != expected.shape:
         return _shape_verdict(got, expected, axes, batch_size)
     with np.errstate(all="ignore"):  # the judge's own sums of a wild answer (1e300s) are not the student's warnings
-        return _judge_values(got, expected, mistakes, batch_size)
+        return _judge_values(got, expected, mistakes, batch_size, whole=_holds_whole_numbers(value))
 
 
-def _judge_values(got, expected, mistakes, batch_size) -> Verdict:
+def _type_verdict(value, expected) -> Verdict:
+    """Not a number nor an array of numbers.  The right shape is not spelled out (a list's length
+    would give it away); an array of booleans or of objects is told apart from a missing array."""
+    want = "a number" if expected.ndim == 0 else "a numpy array of numbers"
+    details = {"got_type": type(value).__name__}
+    if isinstance(value, (np.ndarray, np.bool_)) and value.dtype == bool:
+        if expected.ndim == 0 and np.ndim(value):
+            return Verdict("wrong_type", f"is an array of True/False values (shape {np.shape(value)}), where one "
+                           "number is asked for.", details)
+        return Verdict("wrong_type", "holds True/False values (dtype bool), where numbers are asked for: "
+                       "a comparison gives booleans; turn them into numbers (astype(float)).", details)
+    if isinstance(value, np.ndarray):
+        return Verdict("wrong_type", f"is an array of dtype {value.dtype}, where {want} is asked for.", details)
+    hint = " Did you forget to return it?" if value is None else ""
+    if isinstance(value, (list, tuple)):
+        hint = " Wrap it in np.array(...), or build it with numpy operations."
+    return Verdict("wrong_type", f"is {describe_value(value)}, but {want} is needed.{hint}", details)
+
+
+def _holds_whole_numbers(value) -> bool:
+    """An integer array or an int: whatever it was computed from, its fractions are gone."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    return isinstance(value, (int, np.integer)) or (isinstance(value, np.ndarray) and value.dtype.kind in "iu")
+
+
+def _judge_values(got, expected, mistakes, batch_size, whole=False) -> Verdict:
     if _all_close(got, expected):   # first: the usual case, and a nan or inf in got is never close
         return RIGHT
     if not np.isfinite(got).all():
@@ -221,6 +246,15 @@ def _judge_values(got, expected, mistakes, batch_size) -> Verdict:
             return Verdict(code, text[0] if text else _MISTAKE_TEXT[code])
 
     nonzero = np.abs(expected) > ATOL_FRACTION * float(np.max(np.abs(expected)))
+    if whole and any(allclose(got, cut(expected)) for cut in (np.trunc, np.floor, np.round)):
+        what = ("holds whole numbers only: the fractions of the right answer were cut off. Look for an integer "
+                "array (one made like an integer input, or astype(int)) or an integer division //." if got.ndim else
+                "is a whole number: the fraction of the right answer was cut off. Look for an integer division // "
+                "or an int(...).")
+        return Verdict("whole_numbers", what)
+    if got.ndim and nonzero.any() and not got.any():
+        return Verdict("all_zero", "is 0 everywhere, where the right answer is not: is the array you return ever "
+                       "filled in after it is made?")
     if nonzero.any() and allclose(-got, expected):
         return Verdict("sign", "is exactly −1 times the right answer: a sign is flipped somewhere.")
     denom = float(np.sum(expected * expected))
@@ -254,7 +288,9 @@ def judge_dict(value, expected: dict, *, axes=None, mistakes=None, batch_size=No
                               f"{', '.join(expected)} is needed.", {"got_type": type(value).__name__})}
     missing = [k for k in expected if k not in value]
     if missing:
-        return {None: Verdict("wrong_type", f"is a dict without the key(s) {', '.join(missing)}: it needs "
+        extra = [str(k) for k in value if k not in expected]
+        has = f" (its other keys: {', '.join(extra)})" if extra else ""
+        return {None: Verdict("wrong_type", f"is a dict without the key(s) {', '.join(missing)}{has}: it needs "
                               f"{', '.join(expected)}.", {"missing": missing})}
     cached = {}
 
@@ -278,6 +314,9 @@ _MISTAKE_TEXT = {
         "rule's variable stands for.",
     "missing_activation_derivative":
         "leaves out the σ'(z) factor: the gradient has to pass back through the sigmoid.",
+    "slope_at_activation":
+        "takes the sigmoid's slope at the sigmoid's output h = σ(z): the value went through the sigmoid once "
+        "more before its slope was taken. At which value does the slope belong?",
     "missing_upstream":
         "is only the local slope: it leaves out the upstream gradient, the one that arrives from further up.",
     "wrong_axis":

@@ -73,7 +73,7 @@ def one_path_shortcut(h3, y):
 WRONG = [
     ("wb01.sigmoid", lambda z: np.exp(z) / (1 + np.exp(z)), "nonfinite", "saturated z"),
     ("wb01.softmax", lambda z: np.exp(z - z.max()) / np.exp(z - z.max()).sum(), "wrong_axis", "wrong axis"),
-    ("wb01.grad_z3", one_path_shortcut, "wrong_values", "wrong values"),
+    ("wb01.grad_z3", one_path_shortcut, "one_path_shortcut", "0 for every wrong class"),
     ("wb01.grad_b3", lambda dz3: 2 * dz3, "scale", "times 2"),
     ("wb01.cross_entropy", lambda h3, y: -np.mean(y * np.log(np.where(y > 0, h3, 1.0))), "mean_over_classes",
      "number of classes"),

@@ -45,6 +45,8 @@ class Exercise:
     mistakes(*args) -> [(code, wrong answer)]: what known mistakes produce on these inputs, so
         the judge can name the mistake when the student's answer matches one.
     batch_size(*args) -> m for batch exercises (to relate a wrong factor to m), else None.
+    key_prefix: how feedback names a key of a dict answer: "d" for gradients keyed like the params
+        ("Your dW2 …"); "" where the keys are what the function returns (new params, a cache).
     """
     id: str
     signature: str
@@ -56,6 +58,7 @@ class Exercise:
     mistakes: Callable | None = None
     arg_names: tuple = ()
     batch_size: Callable | None = None
+    key_prefix: str = ""
 
     @property
     def name(self) -> str:

@@ -125,7 +125,7 @@ def whole_backward(id, batch: bool, points=3.0):
 
     return Exercise(id, f"backward({x_name}, {y_name}, params)", cases, network.backward, points=points,
                     arg_names=(x_name, y_name, "params"), mistakes=backward_mistakes,
-                    batch_size=(lambda X, Y, params: X.shape[0]) if batch else None,
+                    batch_size=(lambda X, Y, params: X.shape[0]) if batch else None, key_prefix="d",
                     out_axes={k: _param_axes(k) for k in network.PARAM_KEYS},
                     hints=("Go backwards one layer at a time: dz3, then W3 and b3, then dh2, dz2, …",))
 
@@ -144,16 +144,21 @@ _LOCAL_FACTOR = {
     "activation_instead_of_derivative": lambda z, dh: network.sigmoid(z) * dh,
     "derivative_of_preactivation": lambda z, dh: z * (1 - z) * dh,
     "missing_activation_derivative": lambda z, dh: dh,
+    "slope_at_activation": lambda z, dh: network.sigmoid_grad(network.sigmoid(z)) * dh,   # σ'(h), h = σ(z)
 }
 
 
-def backward_with(x, y, params, through_sigmoid_at):
+def backward_with(x, y, params, through_sigmoid_at, *, layer_inputs="h", h3=None):
     """The reference backward pass with a different rule through the sigmoid of some layers.
 
     through_sigmoid_at: {layer: f(z, dh) -> dz} for the layers (1 or 2) that use it.
+    layer_inputs: "z" to take the pre-activations z1, z2 as the inputs of layers 2 and 3.
+    h3: f(z3) -> the output probabilities, in place of the softmax over the last axis.
     """
     cache = network.forward(x, params)
-    inputs = {1: x, 2: cache["h1"], 3: cache["h2"]}
+    if h3 is not None:
+        cache["h3"] = h3(cache["z3"])
+    inputs = {1: x, 2: cache[f"{layer_inputs}1"], 3: cache[f"{layer_inputs}2"]}
     grads = {}
     dz = network.softmax_cross_entropy_backward(cache["h3"], y)
     for layer in (3, 2, 1):
@@ -164,9 +169,36 @@ def backward_with(x, y, params, through_sigmoid_at):
     return grads
 
 
+def softmax_over(axis, shift_axis):
+    """The softmax of a batch of logits normalised over ``axis`` (0: down each column; None: the whole batch), after
+    subtracting the max over ``shift_axis`` (-1: each row's, as a one-example softmax does)."""
+    def h3(z):
+        e = np.exp(z - np.max(z, axis=shift_axis, keepdims=True))
+        return e / e.sum(axis=axis, keepdims=True)
+    return h3
+
+
+# (normalised over, max subtracted over): the shifts that give different answers for each wrong axis
+WRONG_SOFTMAX_AXES = ((0, 0), (0, -1), (None, None), (None, -1), (None, 0))
+
+
+PREACTIVATION_AS_INPUT = ("takes the pre-activation z of the layer below as this layer's input. Which array "
+                          "of the forward pass does this layer multiply by its weights?")
+SOFTMAX_AXIS = {0: "normalises the softmax down each column, over the examples of the batch: each row (one "
+                   "example) is normalised on its own. Add up one row of your probabilities, then one column.",
+                None: "normalises the softmax over the whole batch at once: each row (one example) is normalised "
+                      "on its own. Add up one row of your probabilities."}
+
+
 def backward_mistakes(x, y, params) -> list:
-    """[(code, gradients dict)] for each sigmoid mistake made at layer 1, at layer 2, or at both."""
+    """[(code, gradients dict[, text])] for each sigmoid mistake made at layer 1, at layer 2, or at both; the
+    pre-activations taken as the layers' inputs; for a batch, the softmax over the wrong axis."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    return [(code, backward_with(x, y, params, {layer: rule for layer in layers}))
-            for code, rule in _LOCAL_FACTOR.items() for layers in ((2,), (1,), (1, 2))]
+    out = [(code, backward_with(x, y, params, {layer: rule for layer in layers}))
+           for code, rule in _LOCAL_FACTOR.items() for layers in ((2,), (1,), (1, 2))]
+    out.append(("preactivation_as_input", backward_with(x, y, params, {}, layer_inputs="z"), PREACTIVATION_AS_INPUT))
+    if x.ndim == 2:
+        out += [("wrong_axis", backward_with(x, y, params, {}, h3=softmax_over(axis, shift)), SOFTMAX_AXIS[axis])
+                for axis, shift in WRONG_SOFTMAX_AXES]
+    return out

@@ -130,6 +130,12 @@ def _neuron_mistakes(w, x, dout):
              "sigmoid's output, not its input."),
             ("missing_activation_derivative", _neuron_with(w, x, dout, np.ones_like),
              "leaves out the sigmoid node: on its way back from f to z the gradient passes through it."),
+            ("slope_at_activation", _neuron_with(w, x, dout, lambda z: network.sigmoid_grad(σ(z))),
+             "takes the sigmoid's slope at its output f = σ(z), where the slope belongs at the value the sigmoid "
+             "node received (Question 5.2)."),
+            ("bias_first", _neuron_reference(np.roll(w, -1), x, dout) | {
+                "dw": np.roll(_neuron_reference(np.roll(w, -1), x, dout)["dw"], 1)},
+             "treats w_0 as the bias. Look at where Question 5.3 puts the bias among the weights."),
             ("missing_upstream", _neuron_with(w, x, 1.0, network.sigmoid_grad),
              "ignores dout, the gradient arriving from above: if dout doubled, what should happen to dw "
              "and dx?"),

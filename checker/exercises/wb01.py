@@ -22,8 +22,18 @@ def _softmax_cases(rng):
 
 
 def _softmax_mistakes(z):
-    e = np.exp(z - np.max(z))
-    return [("wrong_axis", e / e.sum(axis=0, keepdims=True)), ("wrong_axis", e / e.sum())] if z.ndim == 2 else []
+    """A batch normalised down each column or over everything, whichever max was subtracted first (the
+    whole batch's, each row's as in the 1-D version, or each column's)."""
+    if z.ndim != 2:
+        return []
+    shifted = [z - np.max(z), z - np.max(z, axis=-1, keepdims=True), z - np.max(z, axis=0, keepdims=True)]
+    return [("wrong_axis", np.exp(s) / np.exp(s).sum(axis=axis, keepdims=True)) for s in shifted for axis in (0, None)]
+
+
+def _sigmoid_mistakes(z):
+    return [("exponent_sign", network.sigmoid(-np.asarray(z, dtype=float)),
+             "is the sigmoid mirrored: your values fall from 1 to 0 as z grows, where σ rises from 0 to 1. "
+             "Look at the sign in your exponent.")]
 
 
 def _cross_entropy_cases(rng):
@@ -39,9 +49,25 @@ def _cross_entropy_cases(rng):
 
 
 def _cross_entropy_mistakes(h3, y):
-    return [("mean_over_classes", network.cross_entropy(h3, y) / len(h3),
+    loss = network.cross_entropy(h3, y)
+    return [("mean_over_classes", loss / len(h3),
              "is the right loss divided by the number of classes: look at the definition again. Is the loss of "
-             "one example an average over the classes?")]
+             "one example an average over the classes?"),
+            ("log_base", loss / np.log(10), "takes the logarithm to base 10, where the loss uses the natural one."),
+            ("log_base", loss / np.log(2), "takes the logarithm to base 2, where the loss uses the natural one.")]
+
+
+def _grad_z3_mistakes(h3, y):
+    h3, y = np.asarray(h3, dtype=float), np.asarray(y, dtype=float)
+    true = y != 0
+    return [("one_path_shortcut", np.where(true, h3 - 1, 0.0),
+             "is 0 for every wrong class: only the true class is right. A wrong class's logit moves the loss "
+             "too, through the true class's probability: which entries of the softmax Jacobian did you leave out?"),
+            ("gradient_of_h3", np.where(true, -y / np.where(true, h3, 1.0), 0.0),
+             "is the gradient with respect to the probabilities h3, not the logits z3: the link through the "
+             "softmax is missing."),
+            ("label_left_out", h3.copy(),
+             "is h3 itself: the label y does not enter your answer. Where does the true class show in the loss?")]
 
 
 def _grad_z3_cases(rng):
@@ -52,7 +78,7 @@ def _grad_z3_cases(rng):
 
 # Hints point to where to look (the workbook's own questions), never to the formula itself.
 EXERCISES = [
-    kinds.elementwise("wb01.sigmoid", "sigmoid", network.sigmoid, extreme=True,
+    kinds.elementwise("wb01.sigmoid", "sigmoid", network.sigmoid, extreme=True, mistakes=_sigmoid_mistakes,
                       hints=("Try your function at z = 0, at a large positive and a large negative z, and ask which "
                              "number it hands to np.exp each time; your written answer on a stable sigmoid "
                              "is the place to look.",)),
@@ -65,7 +91,7 @@ EXERCISES = [
              hints=("Look at the section's example where a wrong class's probability is exactly 0: "
                     "which term of your sum becomes nan there, and does the loss need it?",)),
     Exercise("wb01.grad_z3", "grad_z3(h3, y)", _grad_z3_cases, network.softmax_cross_entropy_backward,
-             arg_names=("h3", "y"), out_axes=(kinds.UNIT.format("z3"),),
+             arg_names=("h3", "y"), out_axes=(kinds.UNIT.format("z3"),), mistakes=_grad_z3_mistakes,
              hints=("Multiply the gradient with respect to h3 by the softmax Jacobian entry by entry, and simplify "
                     "to the end: what is left of each term?",)),
     replace(kinds.outer("wb01.grad_W3", 3),

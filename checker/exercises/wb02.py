@@ -25,7 +25,8 @@ EXERCISES = [
            "Questions 3.3 and 3.10: what is ∇h2 z3, and how does entry i of the product come about?"),
     kinds.elementwise("wb02.sigmoid_grad", "sigmoid_grad", network.sigmoid_grad, extreme=True,
                       mistakes=lambda z: [("activation_instead_of_derivative", network.sigmoid(z)),
-                                          ("derivative_of_preactivation", z * (1 - z))],
+                                          ("derivative_of_preactivation", z * (1 - z)),
+                                          ("slope_at_activation", network.sigmoid_grad(network.sigmoid(z)))],
                       hints=("Question 4.8 writes σ' with σ alone. For z = -1000 any formula that computes "
                              "e^(-z) overflows: build on an overflow-free σ.",)),
     _hints(kinds.through_sigmoid("wb02.grad_z2", 2),

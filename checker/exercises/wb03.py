@@ -62,10 +62,19 @@ def _away_from_zero(z, gap=1e-3):
     return np.where(np.abs(z) < gap, np.where(z < 0, -gap, gap) * 10, z)
 
 
+def _both_sides(z):
+    """z with its first entry positive and its second negative. The mistakes of a function with a kink are told
+    apart by what they do on each side of it: with every entry on one side (one 7-entry draw in 128), returning
+    the leaky ReLU itself looked exactly like alpha · z below the kink, and was named so."""
+    z = np.array(z, dtype=float)
+    z.flat[0], z.flat[1] = abs(z.flat[0]), -abs(z.flat[1])
+    return z
+
+
 def _z_cases(rng, extreme=True):
-    out = [Case("a small 1-D z (7,)", (_away_from_zero(draw.preactivations(rng, 7)),)),
-           Case("a small batch z (4, 3)", (_away_from_zero(draw.preactivations(rng, 4, 3)),)),
-           Case("z at full size (512,)", (_away_from_zero(draw.preactivations(rng, FULL[1])),))]
+    out = [Case("a small 1-D z (7,)", (_both_sides(_away_from_zero(draw.preactivations(rng, 7))),)),
+           Case("a small batch z (4, 3)", (_both_sides(_away_from_zero(draw.preactivations(rng, 4, 3))),)),
+           Case("z at full size (512,)", (_both_sides(_away_from_zero(draw.preactivations(rng, FULL[1]))),))]
     if extreme:
         out.append(Case("saturated z (values up to ±1000)", (draw.saturated(rng, 9),)))
     return out
@@ -178,7 +187,12 @@ def _mse_mistakes(z, y):
              "puts z itself into the sigmoid's slope, where the formula of workbook 02 needs a value computed "
              "from z."),
             ("ce_instead_of_mse", s - y,
-             "is the gradient of another loss, not of (y − σ(z))²: follow both links of the chain.")]
+             "is the gradient of another loss, not of (y − σ(z))²: follow both links of the chain."),
+            ("averaged", sigmoid_mse_grad(z, y) / len(z), PER_EXAMPLE)]
+
+
+PER_EXAMPLE = ("is the right answer divided by the number of examples: the exercise asks for each example's own "
+               "derivative, with no average over the examples.")
 
 
 def _ce_mistakes(z, y):
@@ -187,7 +201,10 @@ def _ce_mistakes(z, y):
              "is the gradient of the other loss of this section, not of the cross-entropy: differentiate the "
              "logarithms and simplify."),
             ("extra_activation_derivative", (s - y) * s * (1 - s),
-             "has one factor more than the chain has links: count the links from z to the loss.")]
+             "has one factor more than the chain has links: count the links from z to the loss."),
+            ("missing_activation_derivative", -y / s + (1 - y) / (1 - s),
+             "is the derivative with respect to the prediction σ(z), not z: one link of the chain is missing."),
+            ("averaged", sigmoid_ce_grad(z, y) / len(z), PER_EXAMPLE)]
 
 
 # --- a stack of linear layers ---------------------------------------------------------------------
@@ -210,6 +227,10 @@ def _collapse_mistakes(W1, b1, W2, b2, W3, b3):
     right = collapse_linear(W1, b1, W2, b2, W3, b3)
     return [("bias_term_missing", {"W": right["W"], "b": b2 @ W3 + b3},
              "leaves out the first layer's bias: follow b1 forward through every layer after it."),
+            ("bias_term_missing", {"W": right["W"], "b": b1 @ W2 @ W3 + b3},
+             "leaves out the second layer's bias: follow b2 forward through the layer after it."),
+            ("bias_term_missing", {"W": right["W"], "b": b1 @ W2 @ W3 + b2 @ W3},
+             "leaves out the last layer's bias: the collapsed layer adds every bias the network adds."),
             ("bias_term_missing", {"W": right["W"], "b": b3},
              "keeps only the last layer's bias: the earlier biases reach the output too."),
             ("biases_not_carried", {"W": right["W"], "b": b1.sum() + b2.sum() + b3},

@@ -24,15 +24,20 @@ def _forward_cases(rng):
 
 
 def _forward_mistakes(X, params):
+    """h3 normalised down each column or over the whole batch, whichever max was subtracted first (the whole
+    batch's, each row's as in workbook 01's softmax, or each column's)."""
     cache = network.forward(X, params)
     z3 = cache["z3"]
-    e = np.exp(z3 - z3.max())
-    return [("wrong_axis", {**cache, "h3": e / e.sum(axis=0, keepdims=True)},
-             "normalises h3 down each column, over the examples: the exercise asks for each row (one example) "
-             "to be normalised on its own, over the last axis. Add up one row of your h3, then one column."),
-            ("wrong_axis", {**cache, "h3": e / e.sum()},
-             "normalises h3 over the whole batch at once: the exercise asks for each row (one example) to be "
-             "normalised on its own, over the last axis. Add up one row of your h3.")]
+    out = []
+    for shifted in (z3 - z3.max(), z3 - z3.max(axis=-1, keepdims=True), z3 - z3.max(axis=0, keepdims=True)):
+        e = np.exp(shifted)
+        out += [("wrong_axis", {**cache, "h3": e / e.sum(axis=0, keepdims=True)},
+                 "normalises h3 down each column, over the examples: the exercise asks for each row (one example) "
+                 "to be normalised on its own, over the last axis. Add up one row of your h3, then one column."),
+                ("wrong_axis", {**cache, "h3": e / e.sum()},
+                 "normalises h3 over the whole batch at once: the exercise asks for each row (one example) to be "
+                 "normalised on its own, over the last axis. Add up one row of your h3.")]
+    return out
 
 
 def _cache_axes(key):
@@ -50,11 +55,15 @@ _BACKWARD_TEXT = {
     "missing_activation_derivative":
         "skips the sigmoid on the way back: between the gradient of a hidden layer's H and that of its Z, the "
         "gradient passes through the sigmoid.",
+    "slope_at_activation":
+        "takes the sigmoid's slope at the hidden layer's H, its output, where the slope belongs at the value the "
+        "sigmoid received: the array went through the sigmoid once more before its slope was taken.",
 }
 
 
 def _backward_mistakes(X, Y, params):
-    return [(code, grads, _BACKWARD_TEXT[code]) for code, grads in kinds.backward_mistakes(X, Y, params)]
+    return [(code, grads, _BACKWARD_TEXT[code]) if code in _BACKWARD_TEXT else (code, grads, *text)
+            for code, grads, *text in kinds.backward_mistakes(X, Y, params)]
 
 
 EXERCISES = [
@@ -93,13 +102,21 @@ def _grad_W_mistakes(H, dZ):
              "over the examples on its own, before anything was multiplied. " + WHERE_THE_SUM_STANDS),
             ("outer_of_means", np.outer(H.sum(axis=0), dZ.sum(axis=0)) / m,
              "multiplies the column sums of H and of dZ (and divides by m): each factor was added up over the "
-             "examples on its own, before anything was multiplied. " + WHERE_THE_SUM_STANDS)]
+             "examples on its own, before anything was multiplied. " + WHERE_THE_SUM_STANDS)] + [
+        ("one_example_only", np.outer(H[i], dZ[i]), ONE_EXAMPLE.format(which))
+        for i, which in ((-1, "last"), (0, "first"))]
+
+
+ONE_EXAMPLE = ("holds what the {} example of the batch contributes, and nothing of the others. In a loop over the "
+               "examples, does each one add to the result, or replace it?")
 
 
 def _grad_b_mistakes(dZ):
     return [("summed_wrong_axis", np.full(dZ.shape[1], dZ.sum()),
              "adds up every entry of dZ into one number (and repeats it). A change of b_k does not reach every "
-             "entry of Z: which entries does it reach?")]
+             "entry of Z: which entries does it reach?")] + [
+        ("one_example_only", np.array(dZ[i], dtype=float), ONE_EXAMPLE.format(which))
+        for i, which in ((-1, "last"), (0, "first"))]
 
 
 def _batch_m(*args):

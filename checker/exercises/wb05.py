@@ -47,7 +47,10 @@ def _gradient_mistakes(f, x, eps):
              "at the top of section 1; Question 1.1 is about why that choice matters."),
             ("half_step", 2 * central_differences(f, x, eps),
              "is exactly twice the central difference. Look at how far apart your two points are, and at what "
-             "you divide by.")]
+             "you divide by."),
+            ("all_entries_at_once", np.full(np.shape(x), (f(x + eps) - f(x - eps)) / (2 * eps)),
+             "has the same number in every entry: it moves every entry of x at once, by ε each. The partial "
+             "derivative for entry i moves entry i alone.")]
 
 
 def relative_error(a, b):
@@ -75,6 +78,13 @@ def _relative_mistakes(a, b):
     out = [("absolute_error", diff,
             "is the absolute difference ‖a − b‖. A difference of 1e-3 is tiny between numbers of size 1e8 and "
             "huge between numbers of size 1e-3: compare your function with the definition, denominator included.")]
+    total = float(np.linalg.norm(a)) + float(np.linalg.norm(b))
+    if total:
+        out += [("sum_of_sizes", diff / total,
+                 "divides by the sum of the two sizes ‖a‖ + ‖b‖. Look again at the denominator of the definition."),
+                ("sum_of_sizes", 2 * diff / total,
+                 "divides by the mean of the two sizes ‖a‖ and ‖b‖. Look again at the denominator of the "
+                 "definition.")]
     for norm, which in ((float(np.linalg.norm(b)), "b"), (float(np.linalg.norm(a)), "a")):
         if norm:
             out.append(("one_sided_scale", diff / norm,

@@ -53,7 +53,10 @@ def _one_hot_mistakes(labels):
              "where numpy starts counting columns."),
             ("label_off_by_one", np.roll(right, -1, axis=1),
              "puts each 1 one column to the left of its label (a 0 wraps round to the last column), as if "
-             "the labels ran from 1 to 10: look at which values the labels take.")]
+             "the labels ran from 1 to 10: look at which values the labels take."),
+            ("every_label_in_every_row", np.repeat(right.max(axis=0, keepdims=True), len(right), axis=0),
+             "puts a 1 in every row at the column of every label of the batch, not only at its own label. "
+             "Indexing with [:, labels] picks whole columns: which (row, column) pairs should be set?")]
 
 
 # --- accuracy ----------------------------------------------------------------------------------
@@ -85,7 +88,9 @@ def _accuracy_mistakes(H3, labels):
              "between 0 and 1 whatever the number of examples."),
             ("error_rate", 1.0 - right,
              "is the fraction of WRONG predictions (the error rate): look at the comparison that decides "
-             "which rows count.")]
+             "which rows count."),
+            ("percentage", 100.0 * right,
+             "is a percentage: the accuracy asked for is a fraction between 0 and 1.")]
 
 
 # --- sgd_step ----------------------------------------------------------------------------------
@@ -112,7 +117,9 @@ def _sgd_mistakes(params, grads, lr):
             ("returns_the_step", {k: -lr * grads[k] for k in params},
              "returns only the change of the parameters, not the parameters after the step."),
             ("returns_the_step", {k: lr * grads[k] for k in params},
-             "returns only the size of the change, not the parameters after the step.")]
+             "returns only the size of the change, not the parameters after the step."),
+            ("not_updated", {k: np.array(params[k], dtype=float) for k in params},
+             "is the parameter as it was given: no step was taken for it.")]
 
 
 def _param_axes(key):

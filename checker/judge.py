@@ -288,8 +288,9 @@ def judge_dict(value, expected: dict, *, axes=None, mistakes=None, batch_size=No
                               f"{', '.join(expected)} is needed.", {"got_type": type(value).__name__})}
     missing = [k for k in expected if k not in value]
     if missing:
-        extra = [str(k) for k in value if k not in expected]
-        has = f" (its other keys: {', '.join(extra)})" if extra else ""
+        extra = [str(k)[:40] for k in value if k not in expected]
+        more = f" and {len(extra) - 8} more" if len(extra) > 8 else ""
+        has = f" (its other keys: {', '.join(extra[:8])}{more})" if extra else ""
         return {None: Verdict("wrong_type", f"is a dict without the key(s) {', '.join(missing)}{has}: it needs "
                               f"{', '.join(expected)}.", {"missing": missing})}
     cached = {}

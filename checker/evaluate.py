@@ -113,28 +113,51 @@ def _timed_out(entry, case, timeout, base) -> Result:
 
 def _grade_cases(entry: Exercise, fn, cases, base, timeout, call) -> Result:
     warnings: dict = {}
-    for case in cases:
-        result = _grade_case(entry, fn, case, base, timeout, call, warnings)
-        if result is not None:
-            return result
+    for i, case in enumerate(cases):
+        graded = _grade_case(entry, fn, case, base, timeout, call, warnings)
+        if graded is None:
+            continue
+        result, unnamed = graded
+        # A named mistake on an answer that is one number can fit by chance (an accuracy of 3/7 is also
+        # 1 − 4/7): the name goes when the next inputs whose value is wrong show another mistake.  Inputs it
+        # gets right, or that end in a nan or an error, say nothing of it (dividing by one of two sizes
+        # shows only where they differ, and gives a nan where that size is 0).
+        for later in cases[i + 1:] if unnamed is not None else ():
+            again = _grade_case(entry, fn, later, base, timeout, call, {})
+            if again is not None and again[0].diagnosis not in _SAY_NOTHING_OF_A_VALUE:
+                if again[0].diagnosis != result.diagnosis:
+                    result = unnamed()
+                break
+        return result
     return Result(entry.id, True, entry.points, entry.points, None,
                   f"Right on all {len(cases)} inputs, from small sizes up to the workbook's full size.",
                   {**base, "cases": [c.label for c in cases]}, warnings=list(warnings.values()))
 
 
-def _grade_case(entry: Exercise, fn, case, base, timeout, call, warnings: dict) -> Result | None:
-    """None when right (its warnings added to ``warnings``); otherwise the failing Result.  A function
-    of its own so that the answer and the expected one, megabytes at full size, go with each case."""
+_SAY_NOTHING_OF_A_VALUE = {"nonfinite", "exception", "timeout", "not_implemented", "wrong_type", "wrong_shape",
+                           "mutated_input"}
+
+
+def _grade_case(entry: Exercise, fn, case, base, timeout, call, warnings: dict):
+    """None when right (its warnings added to ``warnings``); otherwise (the failing Result, None or, when that
+    Result names a mistake of the exercise's table in an answer that is one number, a function that gives the
+    Result without the name).  A function of its own so that the answer and the expected one, megabytes at
+    full size, go with each case."""
     details = {**base, "case": case.label}
     outcome = call(fn, case.args, timeout)
     if outcome.status == "timeout":
-        return _timed_out(entry, case, timeout, base)
+        return _timed_out(entry, case, timeout, base), None
     if outcome.status == "raised":
-        return _raised(entry, fn, outcome.error, case, details)
+        return _raised(entry, fn, outcome.error, case, details), None
     expected = entry.reference(*case.args)
     result = _judge_value(entry, outcome.value, expected, case, details)
     if result is not None:
-        return result
+        unnamed = None
+        if np.ndim(expected) == 0 and not isinstance(expected, dict) and entry.mistakes \
+                and result.diagnosis in {code for code, *_ in entry.mistakes(*case.args)}:
+            def unnamed(value=outcome.value):
+                return _judge_value(entry, value, expected, case, details, named=False)
+        return result, unnamed
     if outcome.mutated:
         names = ", ".join(entry.arg_names[i] for i in outcome.mutated)
         if set(outcome.mutated) == set(outcome.rounded):
@@ -145,7 +168,7 @@ def _grade_case(entry: Exercise, fn, case, base, timeout, call, warnings: dict) 
             how = (f"changed the array it was given ({names}), with an in-place operation such as *=, += or a "
                    "slice assignment. The caller still needs its inputs: compute into a new array instead.")
         return _fail(entry, "mutated_input", f"{entry.name} returned the right values but {how}",
-                     {**details, "mutated": [entry.arg_names[i] for i in outcome.mutated]})
+                     {**details, "mutated": [entry.arg_names[i] for i in outcome.mutated]}), None
     for key, text in _warnings(entry, outcome, case).items():
         warnings.setdefault(key, text)   # told once, with the first inputs that showed it
     return None
@@ -165,16 +188,16 @@ def _raised(entry, fn, error, case, details) -> Result:
                  f"It was called as {_call_text(entry, case.args)} ({case.label}).", details)
 
 
-def _judge_value(entry: Exercise, value, expected, case, details):
-    """None when right; otherwise the failing Result."""
+def _judge_value(entry: Exercise, value, expected, case, details, named: bool = True):
+    """None when right; otherwise the failing Result.  named=False: without the exercise's table of mistakes."""
     m = entry.batch_size(*case.args) if entry.batch_size else None
     if isinstance(expected, dict):
         verdicts = judge.judge_dict(value, {k: np.asarray(v, dtype=float) for k, v in expected.items()},
-                                    axes=entry.out_axes, mistakes=_bind(entry.mistakes, case.args),
+                                    axes=entry.out_axes, mistakes=_bind(entry.mistakes, case.args) if named else None,
                                     batch_size=m)
     else:
         verdicts = {None: judge.judge_array(value, np.asarray(expected, dtype=float), axes=entry.out_axes or (),
-                                            mistakes=_bind(entry.mistakes, case.args), batch_size=m)}
+                                            mistakes=_bind(entry.mistakes, case.args) if named else None, batch_size=m)}
     wrong = {k: v for k, v in verdicts.items() if not v.right}
     if not wrong:
         return None

@@ -380,7 +380,11 @@ def test_a_list_answer_is_not_told_the_right_shape(exercise_id, fn):
     ("wb02.backward", backward_no_shift, "nonfinite"), ("wb04.backward", backward_no_shift, "nonfinite"),
     # alpha · z below the kink was named "the leaky ReLU itself" at seed 8, where the first case had no z > 0
     ("wb03.leaky_relu_grad", lambda z, a: np.where(z > 0, 1.0, a * z), "wrong_values"),
-], ids=["wb02-no-shift", "wb04-no-shift", "leaky-alpha-z"])
+    # an accuracy from the least likely class was named "the error rate" at seeds 0 and 5, where it was 1 − the
+    # accuracy by chance (one number out of 7 examples): a name for one number stands only if the next case agrees
+    ("wb06.accuracy", lambda H3, labels: float(np.mean(H3.argmin(axis=1) == labels)), "wrong_values"),
+    ("wb06.accuracy", lambda H3, labels: 1 - float(np.mean(H3.argmax(axis=1) == labels)), "error_rate"),
+], ids=["wb02-no-shift", "wb04-no-shift", "leaky-alpha-z", "accuracy-argmin", "accuracy-error-rate"])
 def test_a_mistake_gets_the_same_verdict_on_every_seed(exercise_id, fn, code):
     with np.errstate(all="ignore"):
         verdicts = {seed: evaluate(exercise_id, fn, seed=seed).diagnosis for seed in range(12)}

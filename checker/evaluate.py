@@ -32,10 +32,14 @@ def evaluate(exercise_id: str, submission, *, seed: int | None = None, timeout: 
         runs it in the student's kernel, while every comparison still happens here.
     """
     entry = lookup(exercise_id)
-    if isinstance(entry, Question):
-        return grade_answer(entry, submission)
-    seed = fresh_seed() if seed is None else int(seed)
-    return _grade_function(entry, submission, seed, timeout, call)
+    # The checker's own arithmetic (cases, reference, judge) follows numpy's defaults whatever the notebook set
+    # with np.seterr (all="raise" made an underflow in drawing the cases a FloatingPointError); the student's
+    # function runs in a context of its own (runner).
+    with np.errstate(all="ignore"):
+        if isinstance(entry, Question):
+            return grade_answer(entry, submission)
+        seed = fresh_seed() if seed is None else int(seed)
+        return _grade_function(entry, submission, seed, timeout, call)
 
 
 # --- functions ----------------------------------------------------------------------------------
@@ -112,6 +116,11 @@ def _timed_out(entry, case, timeout, base) -> Result:
 
 
 def _grade_cases(entry: Exercise, fn, cases, base, timeout, call) -> Result:
+    with np.errstate(all="ignore"):   # on the worker's thread too
+        return _grade_all(entry, fn, cases, base, timeout, call)
+
+
+def _grade_all(entry: Exercise, fn, cases, base, timeout, call) -> Result:
     warnings: dict = {}
     for i, case in enumerate(cases):
         graded = _grade_case(entry, fn, case, base, timeout, call, warnings)

@@ -467,6 +467,21 @@ def test_same_answer_whatever_the_input_fails(exercise_id):
 
 
 @pytest.mark.parametrize("exercise_id", FUNCTIONS)
+def test_a_notebook_with_numpy_set_to_raise_gets_the_same_verdicts(exercise_id):
+    # np.seterr(all="raise"), a common debugging setting, made the checker's own underflow in drawing the cases
+    # a FloatingPointError traceback under check()
+    with np.errstate(all="raise"):
+        assert evaluate(exercise_id, FUNCTIONS[exercise_id].reference, seed=1).passed
+        assert evaluate(exercise_id, lambda *args: None, seed=1).diagnosis == "wrong_type"
+
+
+def test_with_numpy_set_to_raise_the_students_own_overflow_is_still_told_as_a_warning():
+    with np.errstate(all="raise"):
+        result = evaluate("wb01.sigmoid", lambda z: 1 / (1 + np.exp(-z)), seed=1)
+    assert result.passed and "overflowed" in result.text()
+
+
+@pytest.mark.parametrize("exercise_id", FUNCTIONS)
 def test_none_is_wrong_type(exercise_id):
     result = evaluate(exercise_id, lambda *args: None)
     assert result.diagnosis == "wrong_type"

@@ -7,6 +7,7 @@ Nothing here may let the student's function change the checker's arrays, hang th
 from one call into the next.
 """
 import gc
+import io
 import os
 import signal
 import sys
@@ -185,7 +186,7 @@ def test_exit_from_the_function_is_an_outcome_not_an_exit(ending):
 
 # --- what the function does to the whole process -------------------------------------------------
 
-_QUIET = open(os.devnull, "w")  # a stream a student might swap in for sys.stdout
+_QUIET = io.StringIO()  # a stream a student might swap in for sys.stdout
 
 
 def _process_state():
@@ -233,6 +234,7 @@ def test_a_thread_the_function_leaves_running_is_stopped_and_prints_nothing_late
         return dz2.copy()
     result = evaluate("wb02.grad_b2", grad_b2)
     assert result.passed, result.text()
+    assert "started a thread that was still running when it returned" in result.warnings[0]
     started.wait(2)
     time.sleep(0.4)
     count = len(spinning)

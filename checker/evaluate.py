@@ -193,7 +193,9 @@ def _grade_case(entry: Exercise, fn, case, base, timeout, call, warnings: dict):
     expected = entry.reference(*case.args)
     try:
         result = _judge_value(entry, outcome.value, expected, case, details)
-    except Exception as error:  # noqa: BLE001 -- a value of a class of the student's that no rule above reads
+    except Exception as error:   # a value of a class of the student's that no rule above reads
+        if not _of_a_class_of_its_own(outcome.value):
+            raise   # the checker's own failure on a plain value (a notebook replaced np.asarray): not the student's
         return _fail(entry, "wrong_type", f"{_subject(entry)} is {judge.describe_value(outcome.value)}, which the "
                      f"checker could not read as numbers ({type(error).__name__}). Return a numpy array of floats "
                      f"(or a float).\nInputs: {case.label}.",
@@ -238,6 +240,12 @@ def _raised(entry, fn, error, case, details) -> Result:
     return _fail(entry, "exception",
                  f"{entry.name} raised {error.type_name}: {error.message}{where}\n"
                  f"It was called as {_call_text(entry, case.args)} ({case.label}).", details)
+
+
+def _of_a_class_of_its_own(value) -> bool:
+    """The value, or an entry of it, is of a class from outside Python and numpy."""
+    values = [value] + (list(dict.values(value)) if isinstance(value, dict) else [])
+    return any(str(getattr(type(v), "__module__", "")).split(".")[0] not in ("builtins", "numpy") for v in values)
 
 
 def _cannot_take(fn, args) -> str | None:

@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.linalg
+import numpy.random  # loaded now (numpy loads them on first use), so that replaced_names can see their functions
 
 DEFAULT_TIMEOUT = 10.0  # seconds per call of a student's function
 _CHECKER_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -41,6 +43,30 @@ _LIBRARY_DIRS = tuple(
     {os.path.abspath(p) for k, p in sysconfig.get_paths().items()
      if k in ("stdlib", "platstdlib", "purelib", "platlib")}
 )
+
+
+_WATCHED = {"numpy": "np", "numpy.random": "np.random", "numpy.linalg": "np.linalg", "builtins": "",
+            "threading": "threading", "math": "math", "warnings": "warnings"}
+_AS_IMPORTED = {name: (sys.modules[name], dict(vars(sys.modules[name]))) for name in _WATCHED if name in sys.modules}
+
+
+def replaced_names() -> list[str]:
+    """The functions of numpy (and of builtins, threading, math, warnings) that a notebook replaced since the
+    checker was imported (``np.allclose = ...``), which the checker's own code uses too: named when that code
+    fails, since it then fails because of them."""
+    out = []
+    for module_name, (module, names) in _AS_IMPORTED.items():
+        prefix = _WATCHED[module_name]
+        if sys.modules.get(module_name) is not module:
+            out.append(f"the module {module_name} itself")
+            continue
+        now = vars(module)
+        out += [f"{prefix}.{name}" if prefix else name for name, value in names.items()
+                if not name.startswith("_") and callable(value) and now.get(name, _MISSING) is not value]
+    return out
+
+
+_MISSING = object()
 
 
 class _Stop(BaseException):

@@ -5,6 +5,7 @@ grader.  Nothing the submitted function does is raised from here.
 """
 from __future__ import annotations
 
+import inspect
 import secrets
 
 import numpy as np
@@ -85,6 +86,10 @@ def _warnings(entry, outcome, case) -> dict:
         out[note] = (f"{_PROBLEM.get(kind, 'numpy warned: ' + kind)}{' in ' + where if where else ''} "
                      f"(inputs: {case.label}). The result came out right, but the method is fragile: "
                      "a step on the way gets too large (or too small) for a float.")
+    if outcome.threads:
+        out["threads"] = (f"{entry.name} started a thread that was still running when it returned "
+                          f"({', '.join(outcome.threads)}); the check stopped it. A function should have finished its "
+                          "work when it returns.")
     if outcome.aliased:
         names = ", ".join(entry.arg_names[i] if i < len(entry.arg_names) else f"argument {i}" for i in outcome.aliased)
         out["aliased"] = (f"{entry.name} returns the array it was given ({names}) itself, or a view of it, where "
@@ -100,6 +105,10 @@ def _grade_function(entry: Exercise, fn, seed: int, timeout: float, call) -> Res
         return _fail(entry, "wrong_type",
                      f"check needs the function itself, but it got {judge.describe_value(fn)}. "
                      f"Pass the name without calling it: check({entry.id!r}, {entry.name}).", base)
+    unfit = _unfit_callable(fn)
+    if unfit:
+        return _fail(entry, "wrong_type", f"{unfit} Define {entry.name} as a function, def {_signature(entry)}:, and "
+                     f"pass it by name: check({entry.id!r}, {entry.name}).", base)
     cases = entry.cases(np.random.default_rng(seed))
     if call is not None:
         return _grade_cases(entry, fn, cases, base, timeout, call)
@@ -108,6 +117,29 @@ def _grade_function(entry: Exercise, fn, seed: int, timeout: float, call) -> Res
             return worker.run(lambda: _grade_cases(entry, fn, cases, base, timeout, worker.call))
         except runner.Stuck as stuck:
             return _timed_out(entry, cases[stuck.index], timeout, base)
+
+
+def _unfit_callable(fn) -> str | None:
+    """Why ``fn`` is callable but cannot be the function asked for (a class; an async def or a generator
+    function, whose calls run none of their code), or None."""
+    try:
+        if isinstance(fn, type):
+            return f"check got the class {fn.__name__}, where a function is asked for."
+        name = getattr(fn, "__name__", None)
+        name = name if isinstance(name, str) else "this function"
+        if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
+            return (f"{name} is defined with async def, so calling it does not run it: it only hands back a "
+                    "coroutine, never an answer.")
+        if inspect.isgeneratorfunction(fn):
+            return (f"{name} has a yield in it, so calling it does not run it: it only hands back a generator, "
+                    "never an answer. Use return.")
+    except Exception:  # noqa: BLE001 -- an odd object answering inspect's questions badly: called as it is
+        return None
+    return None
+
+
+def _signature(entry) -> str:
+    return getattr(entry, "signature", None) or f"{entry.name}({', '.join(entry.arg_names)})"
 
 
 def _timed_out(entry, case, timeout, base) -> Result:
@@ -159,7 +191,15 @@ def _grade_case(entry: Exercise, fn, case, base, timeout, call, warnings: dict):
     if outcome.status == "raised":
         return _raised(entry, fn, outcome.error, case, details), None
     expected = entry.reference(*case.args)
-    result = _judge_value(entry, outcome.value, expected, case, details)
+    try:
+        result = _judge_value(entry, outcome.value, expected, case, details)
+    except Exception as error:   # a value of a class of the student's that no rule above reads
+        if not _of_a_class_of_its_own(outcome.value):
+            raise   # the checker's own failure on a plain value (a notebook replaced np.asarray): not the student's
+        return _fail(entry, "wrong_type", f"{_subject(entry)} is {judge.describe_value(outcome.value)}, which the "
+                     f"checker could not read as numbers ({type(error).__name__}). Return a numpy array of floats "
+                     f"(or a float).\nInputs: {case.label}.",
+                     {**details, "error_type": type(error).__name__}), None
     if result is not None:
         unnamed = None
         if np.ndim(expected) == 0 and not isinstance(expected, dict) and entry.mistakes \
@@ -191,10 +231,35 @@ def _raised(entry, fn, error, case, details) -> Result:
         text = (f"{entry.name} calls {error.function}, which is not implemented yet." if elsewhere
                 else f"{entry.name} is not implemented yet: replace the raise NotImplementedError line with your code.")
         return _fail(entry, "not_implemented", text, details)
+    mismatch = _cannot_take(fn, case.args) if error.type_name == "TypeError" and not error.line else None
+    if mismatch:
+        return _fail(entry, "exception", f"{entry.name} cannot be called with the exercise's inputs: {mismatch} "
+                     f"The check calls it as {_call_text(entry, case.args)}: keep the parameters of the stub, "
+                     f"def {_signature(entry)}:.", details)
     where = f"\n  {error.where()}" if error.line else ""
     return _fail(entry, "exception",
                  f"{entry.name} raised {error.type_name}: {error.message}{where}\n"
                  f"It was called as {_call_text(entry, case.args)} ({case.label}).", details)
+
+
+def _of_a_class_of_its_own(value) -> bool:
+    """The value, or an entry of it, is of a class from outside Python and numpy."""
+    values = [value] + (list(dict.values(value)) if isinstance(value, dict) else [])
+    return any(str(getattr(type(v), "__module__", "")).split(".")[0] not in ("builtins", "numpy") for v in values)
+
+
+def _cannot_take(fn, args) -> str | None:
+    """What is wrong with ``fn``'s parameters for ``args`` (too few, too many, keyword-only), or None when
+    they fit or cannot be told (a builtin)."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    try:
+        signature.bind(*args)
+    except TypeError:
+        return f"its parameters are {signature}, and it is given {len(args)} input{'' if len(args) == 1 else 's'}."
+    return None
 
 
 def _judge_value(entry: Exercise, value, expected, case, details, named: bool = True):

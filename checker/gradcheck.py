@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from checker import _mode
+from checker.judge import describe_value
+from checker.result import WrongArgument
 
 TOLERANCE = 1e-6
 
@@ -64,6 +66,26 @@ class GradcheckReport:
         return f"<pre>{html.escape(self.text())}</pre>"
 
 
+def _floats(value, what: str) -> np.ndarray:
+    try:
+        if value is None:   # np.asarray makes it a nan
+            raise TypeError
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise WrongArgument(f"{what} should be an array of numbers; it is {describe_value(value)}.") from None
+
+
+def _arguments(grads, x, y, params) -> tuple:
+    """params, x and y as float64 arrays, or a WrongArgument that says in one line what is wrong with them."""
+    for name, value in (("grads", grads), ("params", params)):
+        if not isinstance(value, dict):
+            raise WrongArgument(f"{name} should be a dict of arrays (W1, b1, …); it is {describe_value(value)}.")
+    missing = [k for k in params if k not in grads]
+    if missing:
+        raise WrongArgument(f"grads has no {', '.join(map(str, missing))}: it needs a gradient for each key of params.")
+    return ({k: _floats(v, f"params[{k!r}]") for k, v in params.items()}, _floats(x, "x"), _floats(y, "y"))
+
+
 def gradcheck(grads: dict, x, y, params: dict, *, loss=None, directions: int = 3,
               coordinates: int = 4, eps: float = 1e-5, direction_step: float = 1e-4,
               seed: int = 0) -> GradcheckReport:
@@ -87,8 +109,7 @@ def gradcheck(grads: dict, x, y, params: dict, *, loss=None, directions: int = 3
         loss = network.loss
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
-    params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    params, x, y = _arguments(grads, x, y, params)
     report = GradcheckReport()
 
     def slope(key, v, step):
@@ -99,9 +120,9 @@ def gradcheck(grads: dict, x, y, params: dict, *, loss=None, directions: int = 3
         return (loss(x, y, plus) - loss(x, y, minus)) / (2 * step)
 
     for key in params:
-        g = np.asarray(grads[key], dtype=np.float64)
+        g = _floats(grads[key], f"grads[{key!r}]")
         if g.shape != params[key].shape:
-            raise ValueError(f"grads[{key!r}] has shape {g.shape}; the parameter has shape {params[key].shape}")
+            raise WrongArgument(f"grads[{key!r}] has shape {g.shape}; the parameter has shape {params[key].shape}")
         worst, where = 0.0, ""
         typical = float(np.linalg.norm(g)) / np.sqrt(g.size)
         for d in range(directions):

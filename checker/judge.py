@@ -9,6 +9,9 @@ turns whatever it was given into a plain float64 ndarray before looking at it.
 """
 from __future__ import annotations
 
+import decimal
+import fractions
+import types
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,18 +40,69 @@ RIGHT = Verdict(None)
 
 # --- turning an answer into something safe to look at ------------------------------------
 
+def readable(value):
+    """``value`` as the judge may look at it, without running a method of a class of the student's: an
+    ndarray subclass as a plain ndarray view (np.matrix, a masked array, one with a rigged __eq__ or a
+    shape property that raises), a dict subclass as a plain dict (its __getitem__ may raise or loop); anything
+    else as it is, to be looked at only through its type.  Nothing here times out, so nothing here may
+    loop: what a class of the student's does when asked is left unasked."""
+    if isinstance(value, np.ndarray):
+        return np.ndarray.view(value, np.ndarray)
+    if isinstance(value, dict) and type(value) is not dict:
+        return dict(dict.items(value))
+    return value
+
+
+_PLAIN_KEYS = (str, int, float, bool, type(None))
+
+
+def key_text(key) -> str:
+    """A dict key for a message, cut to 40 characters; one of a class of the student's by its type alone."""
+    return (str(key) if type(key) in _PLAIN_KEYS else f"a {type(key).__name__}")[:40]
+
+
+def _length(value) -> int:
+    return list.__len__(value) if isinstance(value, list) else tuple.__len__(value)
+
+
 def describe_value(value) -> str:
     """A short description of any value, for messages: 'None', 'a list of 3 items', …"""
+    value = readable(value)
     if value is None:
         return "None"
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, (list, tuple)):
-        return f"a {type(value).__name__} of {len(value)} item{'' if len(value) == 1 else 's'}"
+        n = _length(value)
+        return f"a {type(value).__name__} of {n} item{'' if n == 1 else 's'}"
     if isinstance(value, dict):
-        return f"a dict with keys {sorted(map(str, value))}"
+        return f"a dict with keys {sorted(map(key_text, value))}"
+    if isinstance(value, type):
+        return f"the class {value.__name__}"
     name = type(value).__name__
     return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def _real_number(value):
+    """A real number as a float, read without running a method of a class of the student's; None for anything
+    else.  A whole number too large for a float is ±inf; a Fraction or a Decimal is a number too."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, float):   # np.float64 too
+        return float.__float__(value)
+    if isinstance(value, int):
+        try:
+            return int.__float__(value)
+        except OverflowError:
+            return float("-inf") if int.__lt__(value, 0) else float("inf")
+    if isinstance(value, (np.integer, np.floating)):
+        return float(np.asarray(value).astype(np.float64))
+    if type(value) in (fractions.Fraction, decimal.Decimal):
+        try:
+            return float(value)
+        except (OverflowError, ValueError):
+            return None
+    return None
 
 
 def plain_array(value):
@@ -58,12 +112,12 @@ def plain_array(value):
     cannot take part in the comparison.  A float64 array comes back as a view of itself, not a
     copy: the judge only reads it, and at full size a copy is megabytes.
     """
-    if isinstance(value, (bool, np.bool_)):
-        return None
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return np.array(float(value))
+    number = _real_number(value)
+    if number is not None:
+        return np.array(number)
+    value = readable(value)
     if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
-        return np.asarray(np.asarray(value).view(np.ndarray), dtype=np.float64)
+        return np.asarray(value, dtype=np.float64)
     return None
 
 
@@ -192,13 +246,24 @@ def judge_array(value, expected, *, axes=(), mistakes=None, batch_size=None) -> 
     mistakes: callable -> [(code, wrong answer that the mistake produces[, what to tell the student])];
         a code may repeat; without the third element the text comes from _MISTAKE_TEXT.
     """
+    value = readable(value)
     got = plain_array(value)
     if got is None:
         return _type_verdict(value, expected)
     if got.shape != expected.shape:
         return _shape_verdict(got, expected, axes, batch_size)
     with np.errstate(all="ignore"):  # the judge's own sums of a wild answer (1e300s) are not the student's warnings
-        return _judge_values(got, expected, mistakes, batch_size, whole=_holds_whole_numbers(value))
+        verdict = _judge_values(got, expected, mistakes, batch_size, whole=_holds_whole_numbers(value))
+        if not verdict.right and getattr(value, "dtype", None) == np.float16 and _close_in_half(got, expected):
+            return Verdict("wrong_type", "is in float16 (dtype float16), which keeps only about 3 significant digits: "
+                           "too few for these numbers. Leave the arrays in numpy's default float64.",
+                           {"got_type": "float16"})
+        return verdict
+
+
+def _close_in_half(got, expected) -> bool:
+    """As close as float16's 11 bits of precision allow."""
+    return bool(np.all(np.abs(got - expected) <= 2e-3 * np.abs(expected) + 1e-3 * _scale(expected)))
 
 
 def _type_verdict(value, expected) -> Verdict:
@@ -212,11 +277,23 @@ def _type_verdict(value, expected) -> Verdict:
                            "number is asked for.", details)
         return Verdict("wrong_type", "holds True/False values (dtype bool), where numbers are asked for: "
                        "a comparison gives booleans; turn them into numbers (astype(float)).", details)
+    if isinstance(value, (complex, np.complexfloating)) or (isinstance(value, np.ndarray) and value.dtype.kind == "c"):
+        dtype = value.dtype if isinstance(value, (np.ndarray, np.generic)) else "complex"
+        return Verdict("wrong_type", f"holds complex numbers (dtype {dtype}), where real numbers are asked for: "
+                       "look for a square root, a power or a log of a negative number, or a 1j.", details)
     if isinstance(value, np.ndarray):
         return Verdict("wrong_type", f"is an array of dtype {value.dtype}, where {want} is asked for.", details)
     hint = " Did you forget to return it?" if value is None else ""
     if isinstance(value, (list, tuple)):
         hint = " Wrap it in np.array(...), or build it with numpy operations."
+    elif isinstance(value, types.CoroutineType):
+        hint = (" A function defined with async def does not run when it is called: it hands back a coroutine. "
+                "Define it with def.")
+    elif isinstance(value, types.GeneratorType):
+        hint = (" A function with a yield in it does not run when it is called: it hands back a generator. "
+                "Use return.")
+    elif callable(value):
+        hint = " Did you return a function instead of calling it?"
     return Verdict("wrong_type", f"is {describe_value(value)}, but {want} is needed.{hint}", details)
 
 
@@ -286,9 +363,10 @@ def judge_dict(value, expected: dict, *, axes=None, mistakes=None, batch_size=No
     if not isinstance(value, dict):
         return {None: Verdict("wrong_type", f"is {describe_value(value)}, but a dict with keys "
                               f"{', '.join(expected)} is needed.", {"got_type": type(value).__name__})}
+    value = readable(value)
     missing = [k for k in expected if k not in value]
     if missing:
-        extra = [str(k)[:40] for k in value if k not in expected]
+        extra = [key_text(k) for k in value if k not in expected]
         more = f" and {len(extra) - 8} more" if len(extra) > 8 else ""
         has = f" (its other keys: {', '.join(extra[:8])}{more})" if extra else ""
         return {None: Verdict("wrong_type", f"is a dict without the key(s) {', '.join(missing)}{has}: it needs "

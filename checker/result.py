@@ -24,13 +24,13 @@ class Shown:
         try:
             from IPython import get_ipython
             from IPython.display import publish_display_data
-        except ImportError:
-            get_ipython = None
-        if get_ipython is None or get_ipython() is None:
-            print(self.text())
-            return
-        publish_display_data(self._bundle())
-        self._echo_pending = True
+            if get_ipython() is not None:
+                publish_display_data(self._bundle())
+                self._echo_pending = True
+                return
+        except Exception:  # noqa: BLE001 -- no IPython, or one a notebook broke: printed instead
+            pass
+        _write(self.text())
 
     def _ipython_display_(self):
         if self._echo_pending:
@@ -81,6 +81,30 @@ class Result(Shown):
         body = "".join(f"<div style='white-space:pre-wrap'>{html.escape(part)}</div>" for part in self._body())
         return (f"<div role='status' style='border-left:4px solid {colour};padding:4px 10px;margin:4px 0'>"
                 f"<strong>{html.escape(self.headline)}</strong>{body}</div>")
+
+
+def _write(text: str) -> None:
+    """print, without print (a notebook may have replaced builtins.print) and to the real stdout if the
+    notebook's is broken."""
+    import sys
+    for stream in (sys.stdout, sys.__stdout__):
+        try:
+            stream.write(text + "\n")
+            return
+        except Exception:  # noqa: BLE001 -- the next stream
+            continue
+
+
+class OneLine:
+    """An error in how a public function was called, shown in a notebook as its one line (no traceback into
+    the checker): the id of an exercise that does not exist, a namespace that is not one, …"""
+
+    def _render_traceback_(self):
+        return [f"{type(self).__name__}: {self.args[0] if self.args else ''}"]
+
+
+class WrongArgument(OneLine, ValueError):
+    """A public function was given an argument it cannot use; the message says which and what it takes."""
 
 
 def _count(n: int, noun: str) -> str:

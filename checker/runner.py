@@ -28,10 +28,14 @@ import sys
 import sysconfig
 import threading
 import time
+import types
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.linalg
+import numpy.random  # loaded now (numpy loads them on first use), so that replaced_names can see their functions
 
 DEFAULT_TIMEOUT = 10.0  # seconds per call of a student's function
 _CHECKER_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -39,6 +43,30 @@ _LIBRARY_DIRS = tuple(
     {os.path.abspath(p) for k, p in sysconfig.get_paths().items()
      if k in ("stdlib", "platstdlib", "purelib", "platlib")}
 )
+
+
+_WATCHED = {"numpy": "np", "numpy.random": "np.random", "numpy.linalg": "np.linalg", "builtins": "",
+            "threading": "threading", "math": "math", "warnings": "warnings"}
+_AS_IMPORTED = {name: (sys.modules[name], dict(vars(sys.modules[name]))) for name in _WATCHED if name in sys.modules}
+
+
+def replaced_names() -> list[str]:
+    """The functions of numpy (and of builtins, threading, math, warnings) that a notebook replaced since the
+    checker was imported (``np.allclose = ...``), which the checker's own code uses too: named when that code
+    fails, since it then fails because of them."""
+    out = []
+    for module_name, (module, names) in _AS_IMPORTED.items():
+        prefix = _WATCHED[module_name]
+        if sys.modules.get(module_name) is not module:
+            out.append(f"the module {module_name} itself")
+            continue
+        now = vars(module)
+        out += [f"{prefix}.{name}" if prefix else name for name, value in names.items()
+                if not name.startswith("_") and callable(value) and now.get(name, _MISSING) is not value]
+    return out
+
+
+_MISSING = object()
 
 
 class _Stop(BaseException):
@@ -73,6 +101,8 @@ class Outcome:
         (for a dict value: any of its entries).
     rounded: those of ``mutated`` that came back off by a rounding error only (changed in place,
         then put back by arithmetic).
+    threads: the names of the threads running the student's code that the call started and left running,
+        which were stopped (``ProcessState``).
     """
     status: str
     value: Any = None
@@ -82,6 +112,7 @@ class Outcome:
     warnings: tuple = field(default_factory=tuple)
     aliased: tuple = field(default_factory=tuple)
     rounded: tuple = field(default_factory=tuple)
+    threads: tuple = field(default_factory=tuple)
 
 
 def _is_student_frame(filename: str) -> bool:
@@ -91,9 +122,23 @@ def _is_student_frame(filename: str) -> bool:
     return not any(path.startswith(d + os.sep) for d in _LIBRARY_DIRS)
 
 
+def _message(exc: BaseException) -> str:
+    """``str(exc)``, but never by running the student's code: an exception class of their own whose __str__
+    raised made a checker traceback, and one whose __str__ loops hung the notebook (nothing times this).  A
+    __str__ written in Python outside the libraries is skipped for BaseException's own (the arguments)."""
+    method = getattr(type(exc), "__str__", None)
+    code = getattr(method, "__code__", None)
+    try:
+        if code is not None and _is_student_frame(code.co_filename):
+            return BaseException.__str__(exc)
+        return str(exc)
+    except Exception:  # noqa: BLE001 -- a library's __str__ on odd arguments
+        return "(its message could not be read)"
+
+
 def describe_exception(exc: BaseException) -> ErrorInfo:
     """The exception as a student should see it: its type, message and their own line."""
-    info = ErrorInfo(type(exc).__name__, str(exc), not_implemented=isinstance(exc, NotImplementedError))
+    info = ErrorInfo(type(exc).__name__, _message(exc), not_implemented=isinstance(exc, NotImplementedError))
     tb = exc.__traceback__
     while tb is not None:
         code = tb.tb_frame.f_code
@@ -187,10 +232,12 @@ def _same(before, after) -> bool:
 
 
 def _arrays(value) -> list:
+    """The arrays of a returned value (a dict's entries), read without running any method of the student's
+    own classes: a dict subclass's values(), or an ndarray subclass's __array_function__."""
     if isinstance(value, np.ndarray):
-        return [value]
+        return [np.ndarray.view(value, np.ndarray)]
     if isinstance(value, dict):
-        return [v for v in value.values() if isinstance(v, np.ndarray)]
+        return [np.ndarray.view(v, np.ndarray) for v in dict.values(value) if isinstance(v, np.ndarray)]
     return []
 
 
@@ -199,6 +246,69 @@ def aliased(value, given) -> tuple:
     out = _arrays(value)
     return tuple(i for i, arg in enumerate(given)
                  if any(np.may_share_memory(a, b) for a in out for b in _arrays(arg)))
+
+
+def _runs_student_code(thread: threading.Thread) -> bool:
+    """The thread runs a function of the student's (its target, or the run of a Thread subclass of theirs)."""
+    target = getattr(thread, "_target", None) or getattr(type(thread), "run", None)
+    code = getattr(target, "__code__", None)   # a function's, or a bound method's
+    return code is not None and _is_student_frame(code.co_filename)
+
+
+class ProcessState:
+    """What a student's function can change for the whole process, not only for itself, kept before each call
+    and put back after it, so that a check leaves the notebook as it found it: the working directory,
+    numpy's global random state (np.random.seed), the recursion limit, the warnings filters, sys.stdout and
+    sys.stderr, the pyplot figures it opened; and the threads it started that run its own code and are still
+    running, which are stopped (a thread that spins, or prints into a later cell).  numpy's print options
+    and error handling need nothing: they are context-local, and each call has a context of its own.  Each
+    part is kept and put back on its own and never raises: a notebook may have replaced np.random.get_state
+    too."""
+
+    def __init__(self):
+        self._kept = []
+        for get, put in self._parts():
+            try:
+                self._kept.append((put, get()))
+            except Exception:  # noqa: BLE001 -- that part is not kept
+                continue
+        self._threads = set(threading.enumerate())
+
+    @staticmethod
+    def _parts():
+        yield os.getcwd, os.chdir
+        yield np.random.get_state, np.random.set_state
+        yield sys.getrecursionlimit, sys.setrecursionlimit
+        yield (lambda: (list(warnings.filters), warnings.showwarning)), _put_warnings
+        yield (lambda: (sys.stdout, sys.stderr)), _put_streams
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is not None:
+            yield (lambda: set(pyplot.get_fignums())), (lambda before: [pyplot.close(n) for n in pyplot.get_fignums()
+                                                                        if n not in before])
+
+    def restore(self) -> tuple:
+        """Put everything back; the names of the threads stopped."""
+        for put, value in self._kept:
+            with contextlib.suppress(Exception):
+                put(value)
+        stopped = []
+        for thread in threading.enumerate():
+            if thread not in self._threads and thread.is_alive() and _runs_student_code(thread):
+                _interrupt(thread, SystemExit)   # the one exception a thread ends with silently
+                stopped.append(thread.name)
+        return tuple(stopped)
+
+
+def _put_warnings(kept) -> None:
+    filters, show = kept
+    if warnings.filters != filters:
+        warnings.filters[:] = filters
+        getattr(warnings, "_filters_mutated", lambda: None)()   # so that warnings already seen are looked at again
+    warnings.showwarning = show
+
+
+def _put_streams(kept) -> None:
+    sys.stdout, sys.stderr = kept
 
 
 class FloatingPointLog:
@@ -361,20 +471,26 @@ class Worker:
         fn wrote, or could have written, into them."""
         clock = self._clock
         log = FloatingPointLog()
+        kept = ProcessState()
         start = time.perf_counter()
         clock[0] = (start, float("inf") if timeout is None else timeout)
         try:
             value = contextvars.Context().run(_guarded, fn, given, log)
         except _Stop:
             clock[0] = None
-            return Outcome("timeout", seconds=time.perf_counter() - start)
+            return Outcome("timeout", seconds=time.perf_counter() - start, threads=kept.restore())
         except BaseException as exc:  # noqa: BLE001 -- SystemExit and KeyboardInterrupt from student code too
             clock[0] = None
-            if handed is not None and isinstance(exc, ValueError) and "read-only" in str(exc):
+            threads = kept.restore()
+            if handed is not None and isinstance(exc, ValueError) and "read-only" in _message(exc):
                 return None
-            return Outcome("raised", error=describe_exception(exc), seconds=time.perf_counter() - start)
+            return Outcome("raised", error=describe_exception(exc), seconds=time.perf_counter() - start,
+                           threads=threads)
         clock[0] = None
         seconds = time.perf_counter() - start
+        threads = kept.restore()
+        if isinstance(value, types.CoroutineType):  # an async def: closed, or Python warns it was never awaited
+            value.close()
         if handed is None:
             changed = [not _same(a, g) for a, g in zip(args, given, strict=True)]
         else:
@@ -384,7 +500,7 @@ class Worker:
         mutated = tuple(i for i, c in enumerate(changed) if c)
         return Outcome("returned", value=value, seconds=seconds, mutated=mutated,
                        warnings=tuple(log.seen), aliased=aliased(value, given),
-                       rounded=tuple(i for i in mutated if _off_by_rounding(args[i], given[i])))
+                       rounded=tuple(i for i in mutated if _off_by_rounding(args[i], given[i])), threads=threads)
 
     def _stop(self) -> None:
         _interrupt(self._thread)
@@ -444,6 +560,6 @@ def call(fn, args: tuple, timeout: float) -> Outcome:
             return Outcome("timeout", seconds=stuck.seconds)
 
 
-def _interrupt(thread: threading.Thread) -> None:
-    """Raise _Stop inside the thread at its next Python bytecode."""
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(_Stop))
+def _interrupt(thread: threading.Thread, exception=_Stop) -> None:
+    """Raise ``exception`` (a class) inside the thread at its next Python bytecode."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(exception))

@@ -601,3 +601,78 @@ def test_passing_the_result_instead_of_the_function():
 def test_unknown_id_suggests_the_nearest():
     with pytest.raises(ValueError, match="wb02.grad_W2"):
         evaluate("wb02.grad_w2", np.outer)
+
+
+# --- odd callables and odd values: a diagnosis in words, never a checker traceback ------------------
+
+async def _async_grad_b2(dz2):
+    return dz2.copy()
+
+
+def _generator_grad_b2(dz2):
+    yield dz2.copy()
+
+
+class _ClassNotFunction:
+    def __init__(self, dz2):
+        self.dz2 = dz2
+
+
+class _LengthRaises(list):
+    def __len__(self):
+        raise RuntimeError("the student's __len__")
+
+
+class _FloatLoops(float):
+    def __float__(self):
+        while True:
+            pass
+
+
+class _KeyReprRaises:
+    def __repr__(self):
+        raise RuntimeError("the student's __repr__")
+
+    __str__ = __repr__
+
+
+class _ItemRaises(dict):
+    def __getitem__(self, key):
+        raise RuntimeError("the student's __getitem__")
+
+    def values(self):
+        raise RuntimeError("the student's values()")
+
+
+def _backward_in(cls):
+    return lambda x, y, params: cls(network.backward(x, y, params))
+
+
+ODD = [
+    # (exercise, the student's function, diagnosis, words the student reads)
+    ("wb02.grad_b2", _async_grad_b2, "wrong_type", "defined with async def"),
+    ("wb02.grad_b2", _generator_grad_b2, "wrong_type", "has a yield in it"),
+    ("wb02.grad_b2", _ClassNotFunction, "wrong_type", "the class _ClassNotFunction"),
+    ("wb02.grad_b2", float, "wrong_type", "the class float"),
+    ("wb02.grad_b2", lambda dz2, extra: dz2.copy(), "exception", "its parameters are (dz2, extra), and it is given 1"),
+    ("wb02.grad_W2", lambda h1: h1, "exception", "keep the parameters of the stub, def grad_W2(h1, dz2):"),
+    ("wb02.grad_b2", lambda *, dz2: dz2, "exception", "its parameters are (*, dz2)"),
+    ("wb02.grad_b2", lambda dz2: (lambda: dz2), "wrong_type", "Did you return a function instead of calling it?"),
+    ("wb02.grad_b2", lambda dz2: _LengthRaises([1.0]), "wrong_type", "is a _LengthRaises of 1 item"),
+    ("wb01.cross_entropy", lambda h3, y: _FloatLoops(-np.sum(y * np.log(np.maximum(h3, 1e-300)))), None, ""),
+    ("wb01.cross_entropy", lambda h3, y: 10 ** 400, "nonfinite", "contains inf"),
+    ("wb01.cross_entropy", lambda h3, y: complex(1.0), "wrong_type", "holds complex numbers"),
+    ("wb02.grad_b2", lambda dz2: dz2 + 0j, "wrong_type", "holds complex numbers (dtype complex128)"),
+    ("wb02.grad_b2", lambda dz2: dz2.astype(np.float16), "wrong_type", "float16"),
+    ("wb02.backward", lambda x, y, params: {_KeyReprRaises(): 1}, "wrong_type", "its other keys: a _KeyReprRaises"),
+    ("wb02.backward", _backward_in(_ItemRaises), None, ""),
+]
+
+
+@pytest.mark.parametrize("exercise_id, fn, code, words", ODD, ids=[f"{i}-{n}" for n, (i, *_) in enumerate(ODD)])
+def test_an_odd_function_or_value_gets_a_diagnosis_in_words(exercise_id, fn, code, words, recwarn):
+    result = evaluate(exercise_id, fn, seed=3, timeout=2)
+    assert result.diagnosis == code, result.text()
+    assert words in result.message
+    assert "Traceback" not in result.message and "checker/" not in result.message
+    assert not [w for w in recwarn if "never awaited" in str(w.message)]

@@ -48,3 +48,19 @@ def test_wrong_shape_is_a_clear_error(problem):
     X, Y, params, grads = problem
     with pytest.raises(ValueError, match="grads\\['W2'\\] has shape"):
         gradcheck({**grads, "W2": grads["W2"].T}, X, Y, params)
+
+
+@pytest.mark.parametrize("arguments, words", [
+    (lambda X, Y, P, G: ({**G, "W2": G["W2"].T}, X, Y, P), "grads['W2'] has shape (256, 512)"),
+    (lambda X, Y, P, G: ({k: v for k, v in G.items() if k != "b3"}, X, Y, P), "grads has no b3"),
+    (lambda X, Y, P, G: (None, X, Y, P), "grads should be a dict of arrays (W1, b1, …); it is None"),
+    (lambda X, Y, P, G: (tuple(G.values()), X, Y, P), "grads should be a dict of arrays"),
+    (lambda X, Y, P, G: (G, X, Y, None), "params should be a dict of arrays"),
+    (lambda X, Y, P, G: ({**G, "W1": None}, X, Y, P), "grads['W1'] should be an array of numbers; it is None"),
+    (lambda X, Y, P, G: ({**G, "b3": "x"}, X, Y, P), "grads['b3'] should be an array of numbers; it is a str"),
+])
+def test_wrong_arguments_are_told_in_one_line(problem, arguments, words):
+    with pytest.raises(ValueError) as raised:
+        gradcheck(*arguments(*problem))
+    shown = raised.value._render_traceback_()
+    assert len(shown) == 1 and words in shown[0], shown

@@ -137,3 +137,64 @@ def test_in_a_kernel_each_check_shows_its_feedback_once():
 def test_wrong_types_are_described_in_words(value, words):
     result = evaluate("wb02.grad_b2", lambda dz2: value)
     assert result.diagnosis == "wrong_type" and words in result.message
+
+
+# --- called the wrong way, or in a notebook that changed what the checker uses --------------------
+
+def grad_b2(dz2):
+    return dz2.copy()
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: check("wb02.grad_w2", grad_W2), "There is no exercise 'wb02.grad_w2'. Did you mean wb02.grad_W2"),
+    (lambda: check(None, grad_W2), "The first argument of check is the exercise's id, a string such as"),
+    (lambda: check(grad_W2, "wb02.grad_W2"), "check takes the exercise's id first, then your function: "
+                                             "check('wb02.grad_W2', grad_W2)."),
+    (lambda: check("wb02.grad_b2", grad_b2, seed="abc"), "seed is a whole number"),
+    (lambda: check("wb02.grad_b2", grad_b2, seed=1.5), "seed is a whole number"),
+    (lambda: check("wb02.grad_b2", grad_b2, timeout="5"), "timeout is a number of seconds above 0; it got a str"),
+    (lambda: check("wb02.grad_b2", grad_b2, timeout=0), "timeout is a number of seconds above 0"),
+    (lambda: report("wb9", {}), "report takes a workbook's name, one of wb00, wb01"),
+    (lambda: report(None, {}), "report takes a workbook's name"),
+    (lambda: report("wb02", grad_W2), "report takes the notebook's names as its second argument, "
+                                      "report('wb02', globals()); it got a function."),
+])
+def test_a_public_function_called_the_wrong_way_says_so_in_one_line(call, words):
+    with pytest.raises(checker.result.WrongArgument) as raised:
+        call()
+    shown = raised.value._render_traceback_()
+    assert len(shown) == 1 and words in shown[0], shown
+    assert isinstance(raised.value, ValueError)
+
+
+def test_report_without_a_namespace_grades_the_callers_names():
+    table = report("wb02", show=False)
+    assert dict((i, r) for i, _, _, r in table.rows)["wb02.grad_W2"].passed   # grad_W2 of this module
+
+
+@pytest.mark.parametrize("name, exercise_id", [("outer", "wb02.grad_W2"), ("errstate", "wb02.grad_b2"),
+                                               ("asarray", "wb02.grad_b2")])
+def test_numpy_replaced_in_the_notebook_is_named_not_a_checker_traceback(monkeypatch, name, exercise_id, capsys):
+    fn = {"wb02.grad_W2": lambda h1, dz2: h1[:, None] * dz2, "wb02.grad_b2": grad_b2}[exercise_id]
+
+    def replaced(*args, **kwargs):
+        raise RuntimeError("a student's replacement")
+    monkeypatch.setattr(np, name, replaced)
+    with pytest.raises(CheckFailed) as raised:
+        check(exercise_id, fn)
+    result = raised.value.result
+    assert result.diagnosis == "checker_error"
+    assert f"A cell replaced np.{name}, which the checker uses too" in result.message
+    assert "says nothing about your" in result.message
+    assert len(raised.value._render_traceback_()) == 1
+
+
+def test_feedback_is_shown_when_the_notebook_replaced_print(monkeypatch, capsys):
+    import builtins
+
+    def broken(*args, **kwargs):
+        raise TypeError("print was replaced")
+    monkeypatch.setattr(builtins, "print", broken)
+    check("wb02.grad_b2", grad_b2)
+    monkeypatch.undo()
+    assert "✓ Passed: wb02.grad_b2" in capsys.readouterr().out

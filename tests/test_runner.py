@@ -6,9 +6,15 @@ same thread from one evaluation to the next; runner.call() makes a single call t
 Nothing here may let the student's function change the checker's arrays, hang the notebook, or spill
 from one call into the next.
 """
+import gc
+import io
+import os
 import signal
+import sys
+import tempfile
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -176,6 +182,99 @@ def test_exit_from_the_function_is_an_outcome_not_an_exit(ending):
         raise ending()
     outcome = runner.call(fn, (), 5)
     assert outcome.status == "raised" and outcome.error.type_name == ending.__name__
+
+
+# --- what the function does to the whole process -------------------------------------------------
+
+_QUIET = io.StringIO()  # a stream a student might swap in for sys.stdout
+
+
+def _process_state():
+    return os.getcwd(), sys.getrecursionlimit(), list(warnings.filters), sys.stdout, sys.stderr
+
+
+@pytest.mark.parametrize("change", [
+    lambda: os.chdir(tempfile.gettempdir()),
+    lambda: np.random.seed(0),
+    lambda: sys.setrecursionlimit(200),
+    lambda: warnings.simplefilter("ignore"),
+    lambda: warnings.filterwarnings("error", category=UserWarning),
+    lambda: setattr(sys, "stdout", _QUIET),
+    lambda: setattr(sys, "stderr", _QUIET),
+], ids=["chdir", "np.random.seed", "setrecursionlimit", "simplefilter", "filterwarnings", "stdout", "stderr"])
+def test_what_the_function_changes_for_the_whole_process_is_put_back_after_each_call(change):
+    def grad_b2(dz2):
+        change()
+        return dz2.copy()
+    before, random_state = _process_state(), np.random.get_state()
+    upcoming = np.random.random(3)   # the notebook's own random stream goes on where it was
+    np.random.set_state(random_state)
+    result = evaluate("wb02.grad_b2", grad_b2)
+    assert result.passed, result.text()
+    assert _process_state() == before
+    assert np.array_equal(np.random.random(3), upcoming)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # pytest reports the SystemExit
+def test_a_thread_the_function_leaves_running_is_stopped_and_prints_nothing_later(capsys):
+    spinning, started = [], threading.Event()
+
+    def grad_b2(dz2):
+        def spin():
+            started.set()
+            while True:
+                spinning.append(1)
+                time.sleep(0.01)
+
+        def later():
+            time.sleep(0.2)
+            print("printed after the function returned")
+        threading.Thread(target=spin, daemon=True).start()
+        threading.Thread(target=later, daemon=True).start()
+        return dz2.copy()
+    result = evaluate("wb02.grad_b2", grad_b2)
+    assert result.passed, result.text()
+    assert "started a thread that was still running when it returned" in result.warnings[0]
+    started.wait(2)
+    time.sleep(0.4)
+    count = len(spinning)
+    time.sleep(0.2)
+    assert len(spinning) == count   # stopped
+    assert "printed after" not in capsys.readouterr().out
+    assert not [t for t in threading.enumerate() if t.name.endswith(("(spin)", "(later)"))]
+
+
+class _MessageRaises(Exception):
+    def __str__(self):
+        raise RuntimeError("the message itself fails")
+
+
+class _MessageHangs(Exception):
+    def __str__(self):
+        while True:
+            pass
+
+
+@pytest.mark.parametrize("error", [_MessageRaises, _MessageHangs])
+def test_an_exception_whose_message_cannot_be_read_is_still_told_with_the_students_line(error):
+    def grad_b2(dz2):
+        raise error("mine")  # the student's line
+    start = time.perf_counter()
+    result = evaluate("wb02.grad_b2", grad_b2, timeout=1)
+    assert time.perf_counter() - start < 5
+    assert result.diagnosis == "exception"
+    assert f"raised {error.__name__}: mine" in result.message and "the student's line" in result.message
+
+
+def test_an_async_function_leaves_no_never_awaited_warning():
+    async def grad_b2(dz2):
+        return dz2.copy()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        outcome = runner.call(grad_b2, (np.ones(3),), 5)
+        gc.collect()
+    assert outcome.status == "returned"
+    assert not [w for w in seen if "never awaited" in str(w.message)]
 
 
 # --- time limits -----------------------------------------------------------------------------------

@@ -262,36 +262,27 @@ class ProcessState:
     threads it started that run its own code and are still running, which are stopped (a thread that spins,
     or prints into a later cell).  numpy's print options and error handling need nothing: they are
     context-local, and each call has a context of its own.  numpy's global random stream is not kept: taking
-    and putting back its state costs 50 µs a call, five times all the rest, and a function that seeds it
+    and putting back its state costs 50 µs a call, ten times all the rest, and a function that seeds it
     does what it would do called from the notebook.  Each part is read cheaply, put back only when it
     changed, and never raises (a notebook may have replaced os.getcwd too)."""
 
     def __init__(self):
-        self._kept = []
-        for get, put in self._parts():
-            try:
-                self._kept.append((get, put, get()))
-            except Exception:  # noqa: BLE001 -- that part is not kept
-                continue
         self._threads = set(threading.enumerate())
-
-    @staticmethod
-    def _parts():
-        yield os.getcwd, os.chdir
-        yield sys.getrecursionlimit, sys.setrecursionlimit
-        yield (lambda: (list(warnings.filters), warnings.showwarning)), _put_warnings
-        yield (lambda: (sys.stdout, sys.stderr)), _put_streams
-        pyplot = sys.modules.get("matplotlib.pyplot")
-        if pyplot is not None:
-            yield (lambda: set(pyplot.get_fignums())), (lambda before: [pyplot.close(n) for n in pyplot.get_fignums()
-                                                                        if n not in before])
+        self._parts = []   # (what it was, how to read it now, how to put it back), for each part that could be read
+        for read, put in _PARTS:
+            try:
+                self._parts.append((read(), read, put))
+            except Exception:  # noqa: BLE001 -- that part is not kept
+                pass
 
     def restore(self) -> tuple:
         """Put back what changed; the names of the threads stopped."""
-        for get, put, value in self._kept:
-            with contextlib.suppress(Exception):
-                if get() != value:
-                    put(value)
+        for was, read, put in self._parts:
+            try:
+                if read() != was:
+                    put(was)
+            except Exception:  # noqa: BLE001 -- the others are put back all the same
+                pass
         stopped = []
         for thread in threading.enumerate():
             if thread not in self._threads and thread.is_alive() and _runs_student_code(thread):
@@ -310,6 +301,23 @@ def _put_warnings(kept) -> None:
 
 def _put_streams(kept) -> None:
     sys.stdout, sys.stderr = kept
+
+
+def _figures():
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    return frozenset(pyplot.get_fignums()) if pyplot is not None else frozenset()
+
+
+def _close_new_figures(before) -> None:
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    for number in pyplot.get_fignums() if pyplot is not None else ():
+        if number not in before:
+            pyplot.close(number)
+
+
+_PARTS = ((os.getcwd, os.chdir), (sys.getrecursionlimit, sys.setrecursionlimit),
+          (lambda: (list(warnings.filters), warnings.showwarning), _put_warnings),
+          (lambda: (sys.stdout, sys.stderr), _put_streams), (_figures, _close_new_figures))
 
 
 class FloatingPointLog:

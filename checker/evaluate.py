@@ -202,10 +202,10 @@ def _grade_case(entry: Exercise, fn, case, base, timeout, call, warnings: dict):
                      {**details, "error_type": type(error).__name__}), None
     if result is not None:
         unnamed = None
-        if np.ndim(expected) == 0 and not isinstance(expected, dict) and entry.mistakes \
+        if not isinstance(expected, dict) and np.ndim(expected) == 0 and entry.mistakes \
                 and result.diagnosis in {code for code, *_ in entry.mistakes(*case.args)}:
-            def unnamed(value=outcome.value):
-                return _judge_value(entry, value, expected, case, details, named=False)
+            def unnamed():
+                return _judge_value(entry, outcome.value, expected, case, details, named=False)
         return result, unnamed
     if outcome.mutated:
         names = ", ".join(entry.arg_names[i] for i in outcome.mutated)

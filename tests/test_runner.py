@@ -145,6 +145,25 @@ def test_returning_an_input_or_a_view_of_it_is_reported_as_aliased():
     assert runner.call(lambda x, y: x + y, (a, b), 5).aliased == ()
 
 
+def test_returning_the_callers_own_array_or_the_copy_it_wrote_into_is_aliased_too():
+    a, b = np.ones(4), np.ones(4)
+    assert runner.call(lambda x, y: y.base, (a, b), 5).aliased == (1,)   # reached past the read-only view
+
+    def scale_in_place(x, y):   # a write: called again on copies, and returns the copy it was given
+        x *= 2
+        return x
+    outcome = runner.call(scale_in_place, (a, b), 5)
+    assert outcome.aliased == (0,) and outcome.mutated == (0,)
+
+
+def test_an_array_whose_class_lies_about_its_base_is_still_seen_to_be_the_input():
+    class Lying(np.ndarray):
+        base = None
+
+    a = np.ones(4)
+    assert runner.call(lambda x: np.asarray(x).view(Lying), (a,), 5).aliased == (0,)
+
+
 def test_numpy_warnings_are_recorded_per_call_with_the_students_line():
     def naive(z):
         return 1 / (1 + np.exp(-z))  # the student's line

@@ -383,7 +383,7 @@ def keep_freed_memory() -> None:
     stays in the process.  Threads started from now on (the worker among them) share the arenas
     there are instead of each getting one of its own, so the worker's megabytes are the ones the
     notebook's thread has just freed, still in the cache, and not a second set beside them:
-    wb02.grad_W1's evaluation took 1.43 ms instead of 1.89 in bench_checker.  Process-wide, so done
+    wb02.grad_W1's evaluation took 1.43-1.49 ms instead of 1.89 in bench_checker.  Process-wide, so done
     once, the first time a worker starts.
     """
     global _memory_kept

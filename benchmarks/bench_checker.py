@@ -9,10 +9,9 @@ below by 1: it draws 3-6 cases (at full size the network's parameters alone are 
 numbers), and on EACH case it calls the student's function once, then the reference once, and
 compares the two answers.  The column "floor" is that work, which any checker does, done bare:
 drawing the cases, then on every case one student call, one reference call and the judge's
-comparison of the answers (the same code evaluate() runs).  Everything
-evaluate() adds on top of the floor is its fixed cost: the worker thread and the time limit,
-keeping the inputs out of reach and the mutation check, putting back what a call changed in the
-process, the feedback.
+comparison of the answers (the same code evaluate() runs).  Everything evaluate() adds on top of
+the floor is its fixed cost: the worker thread and the time limit, keeping the inputs out of reach
+and the mutation check, putting back what a call changed in the process, the feedback.
 
 1. Exercises whose pair takes at least 1 ms: evaluate()'s time divided by one pair
    (goal: at most 10x), beside the floor and beside evaluate() with the BASELINE runner below;
@@ -21,23 +20,26 @@ process, the feedback.
    the floor), with the current runner (one worker thread for the whole evaluation) and with
    the BASELINE below (goal: at most half the baseline's).  Here the cases are drawn once,
    beforehand, for every variant alike (cases_drawn_once): so the floor has no drawing in it.
-   The column "judging" is the comparison's share of the floor.  It grows with the answer, not with the runner: at full
-   size (wb02.grad_W1: two answers of 524,288 numbers, 4 MiB each) it is 250-400 us, as much as
-   the BASELINE's whole fixed cost without it.  Before this benchmark counted it in the fixed
-   cost, and the last column still gives that ratio, (fixed + judging) / (baseline's + judging).
+   The column "judging" is the comparison's share of the floor.  It grows with the answer, not
+   with the runner: at full size (wb02.grad_W1: two answers of 524,288 numbers, 4 MiB each) it is
+   250-400 us, as much as the BASELINE's whole fixed cost without it.  This benchmark used to count
+   it in the fixed cost; the last column still gives that ratio, (fixed + judging) / (baseline's
+   + judging).
 
 BASELINE: the thread-per-call runner that checker.runner had before issue 14 (a new thread for
 every call of the student's function), passed to evaluate() as call=; everything else, the judge
 included, is today's.
 3. gradcheck at full size, beside what full central differences would cost.
 
-Every time is the minimum over repeated runs, the variants interleaved run by run, so a noisy
-machine slows them alike; before anything is timed every exercise is evaluated once, as in a
-session whose cells have run.  The first evaluate also makes glibc keep the megabytes the process
-frees (checker.runner.keep_freed_memory: fresh ones cost a page fault every 4 KiB, more than half of
-a full-size evaluate of wb04.grad_W before); that is process-wide, so the BASELINE has it too.
-Which table an exercise is in depends on its pair measured beforehand
-(the best of 20): near 1 ms it can change from one machine, or one run, to the next.
+Every time is the minimum over repeated runs, the variants interleaved run by run (their order
+turning from run to run), so a noisy machine slows them alike; before anything is timed every
+exercise is evaluated once, as in a session whose cells have run. The first evaluate also makes
+glibc keep the megabytes the process frees (checker.runner.keep_freed_memory: fresh ones cost a page
+fault every 4 KiB, more than half of a full-size evaluate of wb04.grad_W before); that is process-
+wide, so the BASELINE has it too. Which table an exercise is in depends on its pair measured
+beforehand (the best of 20): near 1 ms it can change from one machine, or one run, to the next
+(wb02.backward, 0.83-1.04 ms here: in table 1 its floor alone is about 11x, since drawing its cases
+takes 9 ms).
 Run: python benchmarks/bench_checker.py [EXERCISE_ID ...]   (ids: only those, without gradcheck)
 """
 import contextlib

@@ -35,8 +35,8 @@ Every time is the minimum over repeated runs, the variants interleaved run by ru
 turning from run to run), so a noisy machine slows them alike; before anything is timed every
 exercise is evaluated once, as in a session whose cells have run. The first evaluate also makes
 glibc keep the megabytes the process frees (checker.runner.keep_freed_memory: fresh ones cost a page
-fault every 4 KiB, more than half of a full-size evaluate of wb04.grad_W before); that is process-
-wide, so the BASELINE has it too. Which table an exercise is in depends on its pair measured
+fault every 4 KiB, more than half of a full-size evaluate of wb04.grad_W before); that is
+process-wide, so the BASELINE has it too. Which table an exercise is in depends on its pair measured
 beforehand (the best of 20): near 1 ms it can change from one machine, or one run, to the next
 (wb02.backward, 0.83-1.04 ms here: in table 1 its floor alone is about 11x, since drawing its cases
 takes 9 ms).

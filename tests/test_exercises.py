@@ -233,6 +233,8 @@ WRONG = [
     ("wb04.forward", with_key(network.forward, "h3", lambda h3, X, p: softmax_axis0(network.forward(X, p)["z3"])),
      "wrong_axis", "down each column"),
     ("wb04.forward", with_key(network.forward, "z1", lambda z1, X, p: z1 - p["b1"]), "wrong_values", "z1"),
+    ("wb04.forward", with_key(network.forward, "h3", lambda h3, X, p: softmax_naive(network.forward(X, p)["z3"])),
+     "nonfinite", "the largest logit near 1000"),
     ("wb04.backward", scaled(network.backward, batch_size), "scale", "exactly m = 4 times"),
     ("wb04.backward", scaled(network.backward, lambda X, Y, p: 1 / X.shape[0]), "scale", "1/m"),
     ("wb04.backward", with_key(network.backward, "b2", lambda g, X, Y, p: np.tile(g / X.shape[0], (X.shape[0], 1))),

@@ -13,6 +13,8 @@ from checker.exercises import Case, Exercise, kinds
 from checker.exercises import inputs as draw
 from checker.exercises.inputs import FULL, SMALL
 
+TOP_LOGIT = "the largest logit near 1000 in every row"
+
 
 def _forward_cases(rng):
     def make(sizes, label, p):
@@ -20,7 +22,8 @@ def _forward_cases(rng):
         return Case(f"{label}: X {X.shape}, sizes {'-'.join(map(str, sizes))}", (X, p))
     full = draw.params(rng, FULL)
     return [make(SMALL, "small sizes", draw.params(rng, SMALL)), make(FULL, "full size", full),
-            make(FULL, kinds.SATURATING, draw.saturate(full))]
+            make(FULL, kinds.SATURATING, draw.saturate(full)),
+            make(SMALL, TOP_LOGIT, draw.top_logit_near_1000(draw.params(rng, SMALL)))]  # overflows an unshifted softmax
 
 
 def _forward_mistakes(X, params):

@@ -107,6 +107,14 @@ class WrongArgument(OneLine, ValueError):
     """A public function was given an argument it cannot use; the message says which and what it takes."""
 
 
+class NotStored(OneLine, KeyError):
+    """A name the fixed example does not store (``ex["dz"]``).  Still a KeyError, which code may catch; shown
+    as its one line, unquoted (a KeyError's str quotes its message)."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
 def _count(n: int, noun: str) -> str:
     return f"a {noun}" if n == 1 else f"{n} {noun}s"
 

@@ -158,6 +158,11 @@ def grad_b2(dz2):
     (lambda: report(None, {}), "report takes a workbook's name"),
     (lambda: report("wb02", grad_W2), "report takes the notebook's names as its second argument, "
                                       "report('wb02', globals()); it got a function."),
+    (lambda: checker.example("wb99"), "There is no example 'wb99'; the workbooks with one are wb00, wb01, "),
+    (lambda: checker.example("wb2"), "There is no example 'wb2'; did you mean wb02? The workbooks with one are"),
+    (lambda: checker.example("WB02"), "did you mean wb02?"),
+    (lambda: checker.example(None), "example takes a workbook's name, a string such as 'wb02'; it got None."),
+    (lambda: checker.example(2), "it got an int. Did you mean 'wb02'? The workbooks with one are wb00"),
 ])
 def test_a_public_function_called_the_wrong_way_says_so_in_one_line(call, words):
     with pytest.raises(checker.result.WrongArgument) as raised:

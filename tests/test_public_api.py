@@ -54,6 +54,46 @@ def test_a_stored_example_reads_back_as_written_with_its_parameters(tmp_path, mo
         ex["z9"]
 
 
+def test_a_name_the_example_does_not_store_is_told_in_one_line_with_the_nearest_names(capsys):
+    ex = checker.example("wb02")
+    with pytest.raises(KeyError) as raised:                 # still a KeyError: code may catch it
+        ex["dz"]
+    shown = raised.value._render_traceback_()
+    assert shown == [f"NotStored: {raised.value}"] and not str(raised.value).startswith("'")   # unquoted
+    assert shown[0].startswith("NotStored: The example of wb02 stores no 'dz'; did you mean dz1, dz2, dz3? "
+                               "It stores dW1_rows, dW2, ")
+    with pytest.raises(AttributeError, match="stores no 'nope'"):   # hasattr, dir and tab completion rely on it
+        _ = ex.nope
+    assert not hasattr(ex, "nope") and "dz1" in dir(ex)
+    with pytest.raises(KeyError, match="values by name, a string; it got an int"):
+        ex[0]
+    called = []
+    with pytest.raises(KeyError, match="stores no 'dh'; did you mean dh1, dh2"):
+        ex.yours("dh", lambda *args: called.append(args), ex["dz3"])
+    assert called == [] and capsys.readouterr().out == ""    # said before the student's function ran
+
+
+def test_example_reads_only_a_shipped_example_never_a_path_made_of_what_it_was_given(monkeypatch):
+    reads = []
+    monkeypatch.setattr(examples, "read", lambda workbook: reads.append(workbook))
+    for given in ["wb02/../x", "../examples/wb02", "wb02.npz", "", "wb99"]:
+        with pytest.raises(checker.result.WrongArgument) as raised:
+            checker.example(given)
+        assert raised.value._render_traceback_()[0].startswith(f"WrongArgument: There is no example {given!r};")
+    assert reads == []
+
+
+def test_a_shipped_example_missing_from_its_folder_tells_the_developer_to_build(tmp_path, monkeypatch):
+    monkeypatch.setattr(examples, "FOLDER", tmp_path)         # a checkout whose examples were never built
+    with pytest.raises(FileNotFoundError, match="run python tools/build_notebooks.py"):
+        checker.example("wb02")
+    with pytest.raises(checker.result.WrongArgument, match="There is no example 'wb99'; the workbooks with one are "
+                                                           "none."):
+        checker.example("wb99")
+    examples.write("wb07", examples.encode({"x": np.zeros(2)}))   # a new workbook's first example
+    assert checker.example("wb07").x.tolist() == [0.0, 0.0]
+
+
 def test_a_different_random_draw_is_refused_not_used(tmp_path, monkeypatch):
     ex = _stored(tmp_path, monkeypatch, {"x": np.zeros(2)}, seed=3)
     ex._fingerprint = ex._fingerprint + 1.0

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from checker import judge, runner
+from checker.result import NotStored, WrongArgument
 
 LAYER_SIZES = (1024, 512, 256, 10)
 PARAM_KEYS = ("W1", "b1", "W2", "b2", "W3", "b3")
@@ -170,8 +171,14 @@ class Example:
         return {key: value.copy() for key, value in self._params.items()}
 
     def __getitem__(self, name: str):
+        if not isinstance(name, str):
+            raise NotStored(f"The example of {self.workbook} stores values by name, a string; it got "
+                            f"{judge.describe_value(name)}. It stores {', '.join(self.names)}.")
         if name not in self._values:
-            raise KeyError(f"The example of {self.workbook} stores no {name!r}; it stores {', '.join(self.names)}.")
+            near = _near(name, self.names)
+            raise NotStored(f"The example of {self.workbook} stores no {name!r}; "
+                            + (f"did you mean {', '.join(near)}? It stores " if near else "it stores ")
+                            + f"{', '.join(self.names)}.")
         value = self._values[name]
         return {k: v.copy() for k, v in value.items()} if isinstance(value, dict) else value.copy()
 
@@ -233,6 +240,47 @@ def _matches(value, expected) -> bool:
     return got is not None and judge.allclose(got, expected)
 
 
+def stored_workbooks() -> list:
+    """The workbooks whose example is shipped: the wbNN.npz files here, listed at each call (the build adds
+    a new workbook's)."""
+    return sorted(file.stem for file in FOLDER.glob("wb*.npz"))
+
+
+def _near(given, known: list) -> list:
+    """The names a typo of ``given`` may have meant: the same but for case first, then difflib's nearest."""
+    import difflib
+    score = {k: difflib.SequenceMatcher(None, given, k).ratio() for k in difflib.get_close_matches(given, known, n=3)}
+    near = [k for k in known if k.lower() == given.lower()] + sorted(score, key=lambda k: (-score[k], k))
+    return list(dict.fromkeys(near))
+
+
+def _should_have_an_example(workbook: str) -> bool:
+    """Whether an exercise table makes an example for ``workbook`` (its file is then missing: a broken
+    install, or a checkout not built yet).  Never in a grading kernel, which has no tables."""
+    try:
+        from checker.exercises import example_makers
+    except ImportError:
+        return False
+    return workbook in example_makers()
+
+
 def example(workbook: str) -> Example:
-    """The fixed example of a workbook ("wb02"), read from the data shipped with the checker."""
-    return Example(workbook, read(workbook))
+    """The fixed example of a workbook ("wb02"), read from the data shipped with the checker.
+
+    Only a shipped example's name is read, never a path made from what was given; anything else is
+    a WrongArgument in one line, with the name that was probably meant.
+    """
+    known = stored_workbooks()
+    listed = f"workbooks with one are {', '.join(known) or 'none'}."
+    if not isinstance(workbook, str):
+        meant = f"wb{workbook:02d}" if type(workbook) is int else None
+        raise WrongArgument(f"example takes a workbook's name, a string such as 'wb02'; it got "
+                            f"{judge.describe_value(workbook)}. "
+                            + (f"Did you mean {meant!r}? " if meant in known else "") + f"The {listed}")
+    if workbook in known:
+        return Example(workbook, read(workbook))
+    if _should_have_an_example(workbook):
+        read(workbook)   # the FileNotFoundError that tells a developer to build
+    near = _near(workbook, known)
+    raise WrongArgument(f"There is no example {workbook!r}; "
+                        + (f"did you mean {', '.join(near)}? The {listed}" if near else f"the {listed}"))

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import html
 import time
+import types
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from checker import _mode
-from checker.judge import describe_value
+from checker import _mode, runner
+from checker.judge import describe_value, plain_array
 from checker.result import WrongArgument
 
 TOLERANCE = 1e-6
@@ -86,6 +87,39 @@ def _arguments(grads, x, y, params) -> tuple:
     return ({k: _floats(v, f"params[{k!r}]") for k, v in params.items()}, _floats(x, "x"), _floats(y, "y"))
 
 
+def _theirs(loss):
+    """A loss of the student's as a function that returns a float, each evaluation through ``runner.call``:
+    what it raises, a hang, or a value that is not one number is a WrongArgument of one line, not a traceback
+    into gradcheck; a loss that writes into params writes into copies, so the check still sees the params it
+    moved.  The time limit is read at each call (a test shortens it)."""
+    if not callable(loss):
+        number = plain_array(loss)
+        shown = f" ({float(number):g})" if number is not None and number.ndim == 0 else ""
+        hint = " Pass the function itself, without calling it." if number is not None else ""
+        raise WrongArgument(f"loss should be a function loss(x, y, params); it is {describe_value(loss)}{shown}.{hint}")
+    name = loss.__name__ if isinstance(loss, (types.FunctionType, types.MethodType, types.BuiltinFunctionType)) else ""
+    who = f"loss ({name})" if name.isidentifier() and name != "loss" else "loss"
+
+    def evaluate(x, y, params) -> float:
+        timeout = runner.DEFAULT_TIMEOUT
+        outcome = runner.call(loss, (x, y, params), timeout)
+        if outcome.status == "timeout":
+            raise WrongArgument(f"{who} did not return within {timeout:g} s (is there a loop that never ends?).")
+        if outcome.status == "raised":
+            error = outcome.error
+            raised = error.type_name + (f": {error.message}" if error.message else "")
+            where = f" — {error.where()}" if error.line else ""
+            raise WrongArgument(f"{who} raised {raised}{where}. gradcheck calls it as loss(x, y, params) with "
+                                "params a dict of the parameters, one of them moved a little.")
+        number = plain_array(outcome.value)
+        if number is None or number.ndim != 0:
+            raise WrongArgument(f"{who} should return one number (the mean cross-entropy, a float); it returned "
+                                f"{describe_value(outcome.value)}.")
+        return float(number)
+
+    return evaluate
+
+
 def gradcheck(grads: dict, x, y, params: dict, *, loss=None, directions: int = 3,
               coordinates: int = 4, eps: float = 1e-5, direction_step: float = 1e-4,
               seed: int = 0) -> GradcheckReport:
@@ -94,7 +128,8 @@ def gradcheck(grads: dict, x, y, params: dict, *, loss=None, directions: int = 3
     grads, params: dicts with the same keys and shapes (W1 (1024, 512), b1 (512,), …).
     x, y: one example ((1024,), (10,)) or a batch ((m, 1024), (m, 10)).
     loss(x, y, params) -> float; by default the reference cross-entropy (batch mean for 2-D x), which a
-        grading kernel does not have: there gradcheck stands aside.
+        grading kernel does not have: there gradcheck stands aside.  A loss of the student's is called as any
+        student's function is (checker.runner), and a WrongArgument says what went wrong with it.
     For every tensor: ``directions`` random Gaussian directions of length 1, stepped by
     ``direction_step``, and ``coordinates`` sampled entries stepped by ``eps``, one of them the entry
     with the largest gradient.  A direction's error is relative to max(|numerical|, |analytic|), or
@@ -107,6 +142,8 @@ def gradcheck(grads: dict, x, y, params: dict, *, loss=None, directions: int = 3
             return aside
         from checker import network
         loss = network.loss
+    else:
+        loss = _theirs(loss)
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     params, x, y = _arguments(grads, x, y, params)

@@ -170,6 +170,14 @@ def _without_times(results: dict) -> dict:
             for s, per in json.loads(text).items()}
 
 
+def _differences(got, want, path="") -> list:
+    """Where two results differ, as (path, got, wanted): the first few, for an assertion's message."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        return [d for k in sorted(set(got) | set(want), key=str)
+                for d in _differences(got.get(k), want.get(k), f"{path}/{k}")][:5]
+    return [] if got == want else [(path, got, want)]
+
+
 def test_three_shards_merged_give_exactly_the_gradebook_of_one_run(term):
     for system, k, run in term["parts"]:
         assert run.returncode == 0, (system, k, run.stdout[-2000:], run.stderr[-2000:])
@@ -182,8 +190,9 @@ def test_three_shards_merged_give_exactly_the_gradebook_of_one_run(term):
     assert all(graded) and len(flat) == len(set(flat)) == 7, graded
     assert (merged / "grades.csv").read_text() == term["snapshot"]["grades.csv"]
     assert (merged / "written.csv").read_text() == term["snapshot"]["written.csv"]
-    assert _without_times(json.loads((merged / "results.json").read_text())) == \
-        _without_times(json.loads(term["snapshot"]["results.json"]))
+    got, want = (_without_times(json.loads(text)) for text in ((merged / "results.json").read_text(),
+                                                               term["snapshot"]["results.json"]))
+    assert got == want, _differences(got, want)
     for name, text in term["feedback"].items():
         def strip(t):
             return re.sub(r"checker-grade-\w+", "SCRATCH", re.sub(r"^Graded \S+ from", "Graded from", t, flags=re.M))

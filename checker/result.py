@@ -95,6 +95,15 @@ def _write(text: str) -> None:
             continue
 
 
+def nearest(given: str, known) -> list:
+    """The names of ``known`` a typo of ``given`` may have meant: the same but for case first, then difflib's
+    three nearest, best first (a tie by name), each once."""
+    import difflib
+    score = {k: difflib.SequenceMatcher(None, given, k).ratio() for k in difflib.get_close_matches(given, known, n=3)}
+    near = [k for k in known if k.lower() == given.lower()] + sorted(score, key=lambda k: (-score[k], k))
+    return list(dict.fromkeys(near))
+
+
 class OneLine:
     """An error in how a public function was called, shown in a notebook as its one line (no traceback into
     the checker): the id of an exercise that does not exist, a namespace that is not one, …"""

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from checker import judge, runner
-from checker.result import NotStored, WrongArgument
+from checker.result import NotStored, WrongArgument, nearest
 
 LAYER_SIZES = (1024, 512, 256, 10)
 PARAM_KEYS = ("W1", "b1", "W2", "b2", "W3", "b3")
@@ -175,7 +175,7 @@ class Example:
             raise NotStored(f"The example of {self.workbook} stores values by name, a string; it got "
                             f"{judge.describe_value(name)}. It stores {', '.join(self.names)}.")
         if name not in self._values:
-            near = _near(name, self.names)
+            near = nearest(name, self.names)
             raise NotStored(f"The example of {self.workbook} stores no {name!r}; "
                             + (f"did you mean {', '.join(near)}? It stores " if near else "it stores ")
                             + f"{', '.join(self.names)}.")
@@ -246,14 +246,6 @@ def stored_workbooks() -> list:
     return sorted(file.stem for file in FOLDER.glob("wb*.npz"))
 
 
-def _near(given, known: list) -> list:
-    """The names a typo of ``given`` may have meant: the same but for case first, then difflib's nearest."""
-    import difflib
-    score = {k: difflib.SequenceMatcher(None, given, k).ratio() for k in difflib.get_close_matches(given, known, n=3)}
-    near = [k for k in known if k.lower() == given.lower()] + sorted(score, key=lambda k: (-score[k], k))
-    return list(dict.fromkeys(near))
-
-
 def _should_have_an_example(workbook: str) -> bool:
     """Whether an exercise table makes an example for ``workbook`` (its file is then missing: a broken
     install, or a checkout not built yet).  Never in a grading kernel, which has no tables."""
@@ -281,6 +273,6 @@ def example(workbook: str) -> Example:
         return Example(workbook, read(workbook))
     if _should_have_an_example(workbook):
         read(workbook)   # the FileNotFoundError that tells a developer to build
-    near = _near(workbook, known)
+    near = nearest(workbook, known)
     raise WrongArgument(f"There is no example {workbook!r}; "
                         + (f"did you mean {', '.join(near)}? The {listed}" if near else f"the {listed}"))

@@ -200,11 +200,10 @@ def example_makers() -> dict:
 
 def lookup(exercise_id: str):
     """The entry for an id; a ValueError that suggests the nearest ids for a typo."""
-    import difflib
+    from checker.result import nearest
     table = registry()
     if exercise_id not in table:
-        same_but_case = [i for i in table if i.lower() == str(exercise_id).lower()]
-        near = same_but_case + difflib.get_close_matches(str(exercise_id), table, n=3)
+        near = nearest(str(exercise_id), list(table))
         raise ValueError(f"There is no exercise {exercise_id!r}."
                          + (f" Did you mean {', '.join(near)}?" if near else ""))
     return table[exercise_id]
